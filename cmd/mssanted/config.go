@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ConfigFile is the name of the configuration inside the data directory.
+const ConfigFile = "mssanted.toml"
+
+// Config is DATA/mssanted.toml. Every key has a default, written with a
+// comment by `mssanted init`; an unknown key is an error, so a typo never
+// silently falls back to a default.
+type Config struct {
+	Instance struct {
+		Domains       []string `toml:"domains"`
+		PatientDomain string   `toml:"patient_domain"`
+		Hostname      string   `toml:"hostname"`
+		Organisation  string   `toml:"organisation"`
+	} `toml:"instance"`
+	Database struct {
+		DSN string `toml:"dsn"`
+	} `toml:"database"`
+	Listen struct {
+		SMTPMX          string `toml:"smtp_mx"`
+		SMTPSubmission  string `toml:"smtp_submission"`
+		SMTPSubmissions string `toml:"smtp_submissions"`
+		IMAP            string `toml:"imap"`
+		IMAPS           string `toml:"imaps"`
+		HTTP            string `toml:"http"`
+		Metrics         string `toml:"metrics"`
+	} `toml:"listen"`
+	Log struct {
+		Format string `toml:"format"`
+		Level  string `toml:"level"`
+	} `toml:"log"`
+	Auth struct {
+		LockoutFailures int      `toml:"lockout_failures"`
+		LockoutWindow   Duration `toml:"lockout_window"`
+		LockoutDuration Duration `toml:"lockout_duration"`
+	} `toml:"auth"`
+	TLS struct {
+		Anchors []string `toml:"anchors"`
+	} `toml:"tls"`
+	Shutdown struct {
+		Grace Duration `toml:"grace"`
+	} `toml:"shutdown"`
+}
+
+// Duration is a time.Duration written as "5m" in the file.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %s is negative", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig is the configuration of an instance serving domain.
+func DefaultConfig(domain, patientDomain string) Config {
+	var c Config
+	c.Instance.Domains = []string{domain}
+	if patientDomain == "" {
+		patientDomain = "patient." + domain
+	}
+	c.Instance.PatientDomain = patientDomain
+	c.Instance.Hostname = "mail." + domain
+	c.Instance.Organisation = domain
+	c.Listen.SMTPMX = "127.0.0.1:2525"
+	c.Listen.SMTPSubmission = "127.0.0.1:5587"
+	c.Listen.SMTPSubmissions = "127.0.0.1:5465"
+	c.Listen.IMAP = "127.0.0.1:1143"
+	c.Listen.IMAPS = "127.0.0.1:1993"
+	c.Listen.HTTP = "127.0.0.1:8443"
+	c.Listen.Metrics = "127.0.0.1:9464"
+	c.Log.Format = "text"
+	c.Log.Level = "info"
+	c.Auth.LockoutFailures = 10
+	c.Auth.LockoutWindow = Duration{5 * time.Minute}
+	c.Auth.LockoutDuration = Duration{15 * time.Minute}
+	c.TLS.Anchors = []string{}
+	c.Shutdown.Grace = Duration{15 * time.Second}
+	return c
+}
+
+var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{"q": tomlString, "list": tomlList}).Parse(
+	`# mssanted configuration, written by ` + "`mssanted init`" + `.
+# Every key is present with its value at creation; an unknown key is refused.
+
+[instance]
+# Professional domains served here (professionals, pharmacies, services).
+domains = {{list .Instance.Domains}}
+# The patient domain: every patient address lives there.
+patient_domain = {{q .Instance.PatientDomain}}
+# Host name announced in SMTP greetings and carried by the TLS certificate.
+hostname = {{q .Instance.Hostname}}
+# Organisation named in the instance CA and certificates.
+organisation = {{q .Instance.Organisation}}
+
+[database]
+# PostgreSQL DSN (postgres://user@host:5432/db); empty: embedded SQLite in the data directory.
+dsn = {{q .Database.DSN}}
+
+[listen]
+# SMTP MX for the trust space (STARTTLS, mutual TLS between operators).
+smtp_mx = {{q .Listen.SMTPMX}}
+# SMTP submission for users (STARTTLS, authentication required).
+smtp_submission = {{q .Listen.SMTPSubmission}}
+# SMTP submission with implicit TLS.
+smtp_submissions = {{q .Listen.SMTPSubmissions}}
+# IMAP (STARTTLS; no login before TLS).
+imap = {{q .Listen.IMAP}}
+# IMAP with implicit TLS.
+imaps = {{q .Listen.IMAPS}}
+# HTTPS: the patient web app and the JSON API.
+http = {{q .Listen.HTTP}}
+# Prometheus metrics (plain HTTP: keep it on a private address).
+metrics = {{q .Listen.Metrics}}
+
+[log]
+# text or json.
+format = {{q .Log.Format}}
+# debug, info, warn or error.
+level = {{q .Log.Level}}
+
+[auth]
+# Failed authentications (per account and per client address) that lock ...
+lockout_failures = {{.Auth.LockoutFailures}}
+# ... when they happen within this window ...
+lockout_window = {{q .Auth.LockoutWindow.String}}
+# ... for this long.
+lockout_duration = {{q .Auth.LockoutDuration.String}}
+
+[tls]
+# Extra trust anchors (PEM files), e.g. the IGC-Santé roots of the trust space.
+anchors = {{list .TLS.Anchors}}
+
+[shutdown]
+# How long in-flight work may take to finish after SIGTERM.
+grace = {{q .Shutdown.Grace.String}}
+`))
+
+func tomlString(s string) string {
+	var b bytes.Buffer
+	toml.NewEncoder(&b).Encode(map[string]string{"v": s})
+	return strings.TrimSpace(strings.TrimPrefix(b.String(), "v = "))
+}
+
+func tomlList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = tomlString(x)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// Render writes the configuration in the commented layout of init.
+func (c Config) Render() ([]byte, error) {
+	var b bytes.Buffer
+	if err := configTemplate.Execute(&b, c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// LoadConfig reads DATA/mssanted.toml over the defaults.
+func LoadConfig(dataDir string) (Config, error) {
+	path := filepath.Join(dataDir, ConfigFile)
+	c := DefaultConfig("localhost", "")
+	c.Instance.Domains = nil
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	if len(c.Instance.Domains) == 0 || c.Instance.PatientDomain == "" {
+		return fmt.Errorf("config: instance.domains and instance.patient_domain are required")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format must be text or json")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level must be debug, info, warn or error")
+	}
+	if c.Auth.LockoutFailures < 1 {
+		return fmt.Errorf("config: auth.lockout_failures must be at least 1")
+	}
+	return nil
+}

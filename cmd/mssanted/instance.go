@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"mssanted/certs"
+	"mssanted/db"
+	"mssanted/directory"
+)
+
+// instance is an opened data directory: configuration, database (migrated),
+// PKI and the stores over them.
+type instance struct {
+	dataDir string
+	cfg     Config
+	db      *db.DB
+	ca      *certs.Authority
+	certs   *certs.Registry
+	dir     *directory.Store
+}
+
+func pkiDir(dataDir string) string { return filepath.Join(dataDir, "pki") }
+
+func openInstance(ctx context.Context, dataDir string) (*instance, error) {
+	if err := requireData(dataDir); err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usagef("%s is not an mssanted data directory (run mssanted init --data %s --domain D)", dataDir, dataDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return openWith(ctx, dataDir, cfg)
+}
+
+func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error) {
+	d, err := db.Open(ctx, dataDir, cfg.Database.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	ca, err := certs.Load(pkiDir(dataDir))
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	reg := certs.NewRegistry(d, pkiDir(dataDir), ca)
+	lock := directory.NewLockout(directory.LockoutPolicy{
+		Failures: cfg.Auth.LockoutFailures,
+		Window:   cfg.Auth.LockoutWindow.Duration,
+		Duration: cfg.Auth.LockoutDuration.Duration,
+	})
+	return &instance{
+		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg,
+		dir: directory.New(d, ca, reg, lock),
+	}, nil
+}
+
+func (in *instance) Close() error { return in.db.Close() }
+
+// initialize creates a data directory: PKI, database, served domains, and
+// the configuration last, since its presence is what marks the directory as
+// initialised. A failure removes what this call created.
+func initialize(ctx context.Context, dataDir string, cfg Config, stdout io.Writer) (err error) {
+	if _, err := os.Stat(filepath.Join(dataDir, ConfigFile)); err == nil {
+		return usagef("%s is already initialised (%s exists)", dataDir, ConfigFile)
+	}
+	if err := cfg.validate(); err != nil {
+		return usageError{err}
+	}
+	doms := append([]string{}, cfg.Instance.Domains...)
+	for _, d := range append(doms, cfg.Instance.PatientDomain) {
+		if _, err := directory.NormalizeAddress("postmaster@" + d); err != nil {
+			return usagef("%q is not a domain name", d)
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	created := []string{pkiDir(dataDir), filepath.Join(dataDir, db.SQLiteFile)}
+	defer func() {
+		if err != nil {
+			for _, p := range created {
+				os.RemoveAll(p)
+			}
+			os.Remove(filepath.Join(dataDir, db.SQLiteFile+"-wal"))
+			os.Remove(filepath.Join(dataDir, db.SQLiteFile+"-shm"))
+		}
+	}()
+	hosts := append([]string{cfg.Instance.Hostname}, cfg.Instance.Domains...)
+	if _, err := certs.Init(pkiDir(dataDir), cfg.Instance.Organisation, hosts); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			created = nil
+			return usagef("%s already holds a PKI", dataDir)
+		}
+		return err
+	}
+	in, err := openWith(ctx, dataDir, cfg)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	for _, d := range cfg.Instance.Domains {
+		if err := in.dir.AddDomain(ctx, d, directory.ProfessionalDomain); err != nil {
+			return err
+		}
+	}
+	if err := in.dir.AddDomain(ctx, cfg.Instance.PatientDomain, directory.PatientDomain); err != nil {
+		return err
+	}
+	body, err := cfg.Render()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, ConfigFile), body, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "initialised %s\n  configuration: %s\n  CA certificate to trust: %s\n  domains: %v, patients: %s\n",
+		dataDir, filepath.Join(dataDir, ConfigFile), filepath.Join(pkiDir(dataDir), "ca.pem"),
+		cfg.Instance.Domains, cfg.Instance.PatientDomain)
+	return nil
+}
+
+func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, data := newFlags("init", stderr)
+	domain := fs.String("domain", "", "professional domain served (required)")
+	patient := fs.String("patient-domain", "", "patient domain (default patient.DOMAIN)")
+	hostname := fs.String("hostname", "", "host name for SMTP and TLS (default mail.DOMAIN)")
+	dsn := fs.String("dsn", "", "PostgreSQL DSN (default: embedded SQLite)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireData(*data); err != nil {
+		return err
+	}
+	if *domain == "" {
+		return usagef("--domain is required")
+	}
+	cfg := DefaultConfig(*domain, *patient)
+	if *hostname != "" {
+		cfg.Instance.Hostname = *hostname
+	}
+	cfg.Database.DSN = *dsn
+	return initialize(ctx, *data, cfg, stdout)
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, data := newFlags("migrate", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireData(*data); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*data)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, *data, cfg.Database.DSN)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := d.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: applied %d migrations, schema version %d\n", d.Dialect, n, v)
+	return nil
+}

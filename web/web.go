@@ -1,0 +1,87 @@
+// Package web is the HTTPS door: the patient web app and the JSON API. It
+// speaks net/http; the rooms (directory, mailbox, dmp) speak their own types.
+package web
+
+import (
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configure the handler.
+type Options struct {
+	Instance string // organisation name shown on pages
+	Version  string
+	Logger   *slog.Logger
+}
+
+// Handler returns the HTTP handler of the web door, wrapped in the security
+// headers every response carries.
+func Handler(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := homePage.Execute(w, o); err != nil {
+			o.Logger.Error("web: home page", "err", err)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": o.Version})
+	})
+	return securityHeaders(logRequests(o.Logger, mux))
+}
+
+var homePage = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="fr">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Messagerie sécurisée de santé — {{.Instance}}</title></head>
+<body>
+<main>
+<h1>Messagerie sécurisée de santé</h1>
+<p>{{.Instance}} : messagerie sécurisée entre professionnels de santé et patients.</p>
+</main>
+</body>
+</html>
+`))
+
+// securityHeaders sets the headers of a health service: HTTPS only, no
+// framing, no sniffing, no referrer, a strict content security policy.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func logRequests(l *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		l.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+	})
+}
