@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
 	"time"
@@ -40,6 +41,17 @@ type Config struct {
 		Format string `toml:"format"`
 		Level  string `toml:"level"`
 	} `toml:"log"`
+	SMTP struct {
+		MaxMessageBytes  int64    `toml:"max_message_bytes"`
+		AuthFailureDelay Duration `toml:"auth_failure_delay"`
+	} `toml:"smtp"`
+	Outbound struct {
+		Routes           map[string]string `toml:"routes"`
+		DNS              bool              `toml:"dns"`
+		RetryFor         Duration          `toml:"retry_for"`
+		DelayNoticeAfter Duration          `toml:"delay_notice_after"`
+		Workers          int               `toml:"workers"`
+	} `toml:"outbound"`
 	Auth struct {
 		LockoutFailures int      `toml:"lockout_failures"`
 		LockoutWindow   Duration `toml:"lockout_window"`
@@ -89,6 +101,12 @@ func DefaultConfig(domain, patientDomain string) Config {
 	c.Listen.Metrics = "127.0.0.1:9464"
 	c.Log.Format = "text"
 	c.Log.Level = "info"
+	c.SMTP.MaxMessageBytes = 25 << 20
+	c.SMTP.AuthFailureDelay = Duration{time.Second}
+	c.Outbound.Routes = map[string]string{}
+	c.Outbound.RetryFor = Duration{96 * time.Hour}
+	c.Outbound.DelayNoticeAfter = Duration{4 * time.Hour}
+	c.Outbound.Workers = 4
 	c.Auth.LockoutFailures = 10
 	c.Auth.LockoutWindow = Duration{5 * time.Minute}
 	c.Auth.LockoutDuration = Duration{15 * time.Minute}
@@ -97,7 +115,7 @@ func DefaultConfig(domain, patientDomain string) Config {
 	return c
 }
 
-var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{"q": tomlString, "list": tomlList}).Parse(
+var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{"q": tomlString, "list": tomlList, "routes": tomlRoutes}).Parse(
 	`# mssanted configuration, written by ` + "`mssanted init`" + `.
 # Every key is present with its value at creation; an unknown key is refused.
 
@@ -137,6 +155,24 @@ format = {{q .Log.Format}}
 # debug, info, warn or error.
 level = {{q .Log.Level}}
 
+[smtp]
+# Largest message accepted (SIZE, RFC 1870), in bytes.
+max_message_bytes = {{.SMTP.MaxMessageBytes}}
+# Pause before answering a failed AUTH, to slow down password guessing.
+auth_failure_delay = {{q .SMTP.AuthFailureDelay.String}}
+
+[outbound]
+# Where mail for other operators' domains goes: domain = "host:port" (mutual TLS, STARTTLS).
+routes = {{routes .Outbound.Routes}}
+# Look up MX records for domains without a route (production); false: unrouted domains fail.
+dns = {{.Outbound.DNS}}
+# How long a message is retried before it bounces with a final DSN.
+retry_for = {{q .Outbound.RetryFor.String}}
+# When the sender is told the message is delayed (DSN "delayed", once).
+delay_notice_after = {{q .Outbound.DelayNoticeAfter.String}}
+# Concurrent outbound deliveries.
+workers = {{.Outbound.Workers}}
+
 [auth]
 # Failed authentications (per account and per client address) that lock ...
 lockout_failures = {{.Auth.LockoutFailures}}
@@ -166,6 +202,19 @@ func tomlList(xs []string) string {
 		q[i] = tomlString(x)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func tomlRoutes(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = tomlString(k) + " = " + tomlString(m[k])
+	}
+	return "{ " + strings.Join(parts, ", ") + " }"
 }
 
 // Render writes the configuration in the commented layout of init.
@@ -209,6 +258,12 @@ func (c Config) validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log.level must be debug, info, warn or error")
+	}
+	if c.SMTP.MaxMessageBytes < 1024 {
+		return fmt.Errorf("config: smtp.max_message_bytes must be at least 1024")
+	}
+	if c.Outbound.Workers < 1 {
+		return fmt.Errorf("config: outbound.workers must be at least 1")
 	}
 	if c.Auth.LockoutFailures < 1 {
 		return fmt.Errorf("config: auth.lockout_failures must be at least 1")

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"mssanted/certs"
 	"mssanted/db"
 	"mssanted/directory"
+	"mssanted/mailbox"
 )
 
 // instance is an opened data directory: configuration, database (migrated),
@@ -23,6 +25,13 @@ type instance struct {
 	ca      *certs.Authority
 	certs   *certs.Registry
 	dir     *directory.Store
+	mail    *mailbox.Store
+}
+
+// pipeline is the delivery pipeline every door hands messages to.
+func (in *instance) pipeline(log *slog.Logger) *mailbox.Pipeline {
+	return &mailbox.Pipeline{Store: in.mail, Dir: in.dir, Hostname: in.cfg.Instance.Hostname,
+		Product: "mssanted/" + version, Log: log}
 }
 
 func pkiDir(dataDir string) string { return filepath.Join(dataDir, "pki") }
@@ -56,6 +65,11 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 		return nil, err
 	}
 	reg := certs.NewRegistry(d, pkiDir(dataDir), ca)
+	blobs, err := db.NewFSBlobs(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	lock := directory.NewLockout(directory.LockoutPolicy{
 		Failures: cfg.Auth.LockoutFailures,
 		Window:   cfg.Auth.LockoutWindow.Duration,
@@ -63,7 +77,8 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 	})
 	return &instance{
 		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg,
-		dir: directory.New(d, ca, reg, lock),
+		dir:  directory.New(d, ca, reg, lock),
+		mail: mailbox.New(d, blobs),
 	}, nil
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"mssanted/certs"
+	"mssanted/smtpd"
 	"mssanted/web"
 )
 
@@ -88,7 +90,8 @@ type server interface {
 type listener struct {
 	name, addr string
 	srv        server
-	tls        *tls.Config // nil: plain (metrics) or STARTTLS handled by srv
+	tls        *tls.Config // implicit TLS; nil: plain (metrics) or STARTTLS handled by srv
+	ln         net.Listener
 }
 
 // serve runs every configured listener until ctx ends (SIGTERM or
@@ -120,47 +123,69 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	anchors := in.ca.CAPool()
+	if len(in.cfg.TLS.Anchors) > 0 {
+		extra, err := certs.LoadAnchors(in.cfg.TLS.Anchors...)
+		if err != nil {
+			return fmt.Errorf("serve: tls.anchors: %w", err)
+		}
+		for _, c := range extra {
+			anchors.AddCert(c)
+		}
+	}
+	smtpConf := smtpd.Config{
+		Hostname:         in.cfg.Instance.Hostname,
+		TLS:              tlsConf,
+		MaxMessageBytes:  in.cfg.SMTP.MaxMessageBytes,
+		Pipeline:         in.pipeline(log),
+		Dir:              in.dir,
+		Anchors:          anchors,
+		AuthFailureDelay: in.cfg.SMTP.AuthFailureDelay.Duration,
+		Log:              log,
+	}
 	listeners := []listener{
+		{name: "smtp-mx", addr: in.cfg.Listen.SMTPMX, srv: smtpd.NewMX(smtpConf)},
+		{name: "smtp-submission", addr: in.cfg.Listen.SMTPSubmission, srv: smtpd.NewSubmission(smtpConf)},
+		{name: "smtp-submissions", addr: in.cfg.Listen.SMTPSubmissions, srv: smtpd.NewSubmission(smtpConf), tls: tlsConf},
 		{name: "https", addr: in.cfg.Listen.HTTP, srv: webSrv, tls: tlsConf},
 		{name: "metrics", addr: in.cfg.Listen.Metrics, srv: metricsSrv},
 	}
 
 	bound := map[string]string{}
-	var lns []net.Listener
+	var active []listener
+	closeAll := func() {
+		for _, l := range active {
+			l.ln.Close()
+		}
+	}
 	for _, l := range listeners {
 		if l.addr == "" || l.addr == "off" {
 			continue
 		}
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			for _, o := range lns {
-				o.Close()
-			}
+			closeAll()
 			return fmt.Errorf("serve: %s on %s: %w", l.name, l.addr, err)
 		}
 		bound[l.name] = ln.Addr().String()
 		if l.tls != nil {
 			ln = tls.NewListener(ln, l.tls)
 		}
-		lns = append(lns, ln)
+		l.ln = ln
+		active = append(active, l)
 	}
 	var wg sync.WaitGroup
-	errc := make(chan error, len(listeners))
-	i := 0
-	for _, l := range listeners {
-		if l.addr == "" || l.addr == "off" {
-			continue
-		}
-		ln, srv, name := lns[i], l.srv, l.name
-		i++
+	errc := make(chan error, len(active))
+	for _, l := range active {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-				errc <- fmt.Errorf("serve: %s: %w", name, err)
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				errc <- fmt.Errorf("serve: %s: %w", l.name, err)
 			}
 		}()
-		log.Info("listening", "listener", name, "addr", bound[name])
+		log.Info("listening", "listener", l.name, "addr", bound[l.name])
 	}
 	if ready != nil {
 		ready(bound)
@@ -176,13 +201,17 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), in.cfg.Shutdown.Grace.Duration)
 	defer cancel()
-	for _, l := range listeners {
-		if l.addr != "" && l.addr != "off" {
+	var sd sync.WaitGroup
+	for _, l := range active {
+		sd.Add(1)
+		go func() {
+			defer sd.Done()
 			if err := l.srv.Shutdown(sctx); err != nil {
 				log.Warn("shutdown not clean", "listener", l.name, "err", err)
 			}
-		}
+		}()
 	}
+	sd.Wait()
 	wg.Wait()
 	log.Info("mssanted stopped")
 	return runErr

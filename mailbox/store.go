@@ -1,0 +1,203 @@
+// Package mailbox is the mail store: every account's folders, their
+// messages (bodies in the blob store), UIDs, flags and the MODSEQ changelog,
+// and the delivery pipeline that fills them. It knows nothing of SMTP or
+// IMAP: the doors call it with its own types.
+package mailbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+
+	"mssanted/db"
+)
+
+// The folders every account has (RFC 6154 special-use attributes).
+var DefaultFolders = []struct{ Name, SpecialUse string }{
+	{"INBOX", ""},
+	{"Sent", `\Sent`},
+	{"Drafts", `\Drafts`},
+	{"Trash", `\Trash`},
+	{"Archive", `\Archive`},
+	{"Junk", `\Junk`},
+}
+
+// Store is the mail store over the database and the blob store.
+type Store struct {
+	db    *db.DB
+	blobs db.BlobStore
+
+	mu      sync.Mutex
+	watches map[int64]map[chan struct{}]struct{}
+}
+
+// New returns the store.
+func New(d *db.DB, blobs db.BlobStore) *Store {
+	return &Store{db: d, blobs: blobs, watches: map[int64]map[chan struct{}]struct{}{}}
+}
+
+// Blobs is the blob store holding message bodies.
+func (s *Store) Blobs() db.BlobStore { return s.blobs }
+
+// ensureFolders creates the default folders of an account if it has none,
+// and returns the id of its INBOX. Two deliveries racing to create them both
+// succeed: ON CONFLICT lets the second one find the first one's rows.
+func ensureFolders(ctx context.Context, tx *sql.Tx, accountID int64) (int64, error) {
+	var inbox int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM mailboxes WHERE account_id = $1 AND name = 'INBOX'`, accountID).Scan(&inbox)
+	if err == nil {
+		return inbox, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("mailbox: inbox of %d: %w", accountID, err)
+	}
+	for _, f := range DefaultFolders {
+		var special *string
+		if f.SpecialUse != "" {
+			special = &f.SpecialUse
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, name) DO NOTHING`, accountID, f.Name, special, newUIDValidity(), db.Now())
+		if err != nil {
+			return 0, fmt.Errorf("mailbox: create %s for %d: %w", f.Name, accountID, err)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM mailboxes WHERE account_id = $1 AND name = 'INBOX'`, accountID).Scan(&inbox); err != nil {
+		return 0, fmt.Errorf("mailbox: inbox of %d: %w", accountID, err)
+	}
+	return inbox, nil
+}
+
+// newUIDValidity returns a non-zero 32-bit value (RFC 3501 2.3.1.1); a
+// folder recreated under the same name gets another one.
+func newUIDValidity() int64 { return int64(rand.Uint32N(1<<31-1)) + 1 }
+
+// appendMessage stores one message row in a folder: next UID, next MODSEQ,
+// and the changelog row, in the caller's transaction.
+func appendMessage(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored) (int64, error) {
+	var uid, modseq int64
+	err := tx.QueryRowContext(ctx, `SELECT uidnext, highest_modseq FROM mailboxes WHERE id = $1`+d.ForUpdate(), m.mailboxID).Scan(&uid, &modseq)
+	if err != nil {
+		return 0, fmt.Errorf("mailbox: lock folder %d: %w", m.mailboxID, err)
+	}
+	modseq++
+	if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = $1, highest_modseq = $2 WHERE id = $3`, uid+1, modseq, m.mailboxID); err != nil {
+		return 0, fmt.Errorf("mailbox: bump folder %d: %w", m.mailboxID, err)
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (account_id, mailbox_id, uid, modseq, flags, blob_key, size, internal_date,
+		envelope_from, message_id, in_reply_to, subject, from_header, trace)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		m.accountID, m.mailboxID, uid, modseq, m.flags, m.blobKey, m.size, m.internalDate,
+		m.envelopeFrom, m.messageID, m.inReplyTo, m.subject, m.from, m.trace).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("mailbox: insert message: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO changes (mailbox_id, modseq, uid, kind, at) VALUES ($1, $2, $3, 'append', $4)`,
+		m.mailboxID, modseq, uid, db.Now()); err != nil {
+		return 0, fmt.Errorf("mailbox: changelog: %w", err)
+	}
+	return id, nil
+}
+
+// stored is a message row to insert.
+type stored struct {
+	accountID, mailboxID int64
+	flags                string
+	blobKey              string
+	size                 int64
+	internalDate         int64
+	envelopeFrom         string
+	messageID, inReplyTo string
+	subject, from, trace string
+}
+
+// Watch returns a channel that receives a value (coalesced) whenever a
+// committed change touches the folder, and a function to stop watching.
+// This is the in-process half of change notification; IDLE sessions use it.
+func (s *Store) Watch(mailboxID int64) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	if s.watches[mailboxID] == nil {
+		s.watches[mailboxID] = map[chan struct{}]struct{}{}
+	}
+	s.watches[mailboxID][ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		delete(s.watches[mailboxID], ch)
+		if len(s.watches[mailboxID]) == 0 {
+			delete(s.watches, mailboxID)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// notify wakes the watchers of the folders, after commit.
+func (s *Store) notify(mailboxIDs ...int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range mailboxIDs {
+		for ch := range s.watches[id] {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// Summary is one message as lists show it.
+type Summary struct {
+	ID           int64
+	MailboxID    int64
+	UID          int64
+	Flags        string
+	Size         int64
+	InternalDate int64
+	EnvelopeFrom string
+	MessageID    string
+	Subject      string
+	From         string
+	BlobKey      string
+	Trace        string
+}
+
+// Inbox lists the messages of an account's INBOX in UID order. Callers are
+// doors acting for the account itself: authorization is that accountID is
+// the authenticated account (or an ORG mailbox it is staff of).
+func (s *Store) Inbox(ctx context.Context, accountID int64) ([]Summary, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.id, m.mailbox_id, m.uid, m.flags, m.size, m.internal_date, m.envelope_from,
+		m.message_id, m.subject, m.from_header, m.blob_key, m.trace
+		FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+		WHERE b.account_id = $1 AND b.name = 'INBOX' ORDER BY m.uid`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: inbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		var m Summary
+		if err := rows.Scan(&m.ID, &m.MailboxID, &m.UID, &m.Flags, &m.Size, &m.InternalDate, &m.EnvelopeFrom,
+			&m.MessageID, &m.Subject, &m.From, &m.BlobKey, &m.Trace); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// EnsureFolders creates the default folders of an account if needed and
+// returns the id of its INBOX.
+func (s *Store) EnsureFolders(ctx context.Context, accountID int64) (int64, error) {
+	var inbox int64
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inbox, err = ensureFolders(ctx, tx, accountID)
+		return err
+	})
+	return inbox, err
+}
