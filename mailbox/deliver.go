@@ -88,6 +88,9 @@ type Pipeline struct {
 	Product  string // X-MSS-NIL: the sending software's reference
 	Log      *slog.Logger
 	Now      func() time.Time
+	// OnQueued, when set, is called after a commit that queued mail for
+	// another operator (the outbound sender's Kick).
+	OnQueued func()
 }
 
 // Transaction is one message on its way: Begin, AddRecipient for each RCPT,
@@ -254,6 +257,9 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 		return nil, err
 	}
 	p.Store.notify(touched...)
+	if len(res.Queued) > 0 && p.OnQueued != nil {
+		p.OnQueued()
+	}
 	p.log().InfoContext(ctx, "delivered", "door", t.env.Door, "from", t.env.From, "message_id", msgID, "size", size,
 		"delivered", len(res.Delivered), "queued", len(res.Queued), "duplicates", len(res.Duplicates))
 	return res, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 )
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
@@ -36,3 +37,13 @@ func newMessageID(host string) string {
 func mimeWord(s string) string { return mime.QEncoding.Encode("utf-8", s) }
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// parseHeaderLoose reads what it can of a header section; a message a
+// client appends is stored whatever its header looks like.
+func parseHeaderLoose(b []byte) textproto.Header {
+	h, err := textproto.ReadHeader(bufioReader(b))
+	if err != nil {
+		return textproto.Header{}
+	}
+	return h
+}

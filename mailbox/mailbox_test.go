@@ -29,7 +29,7 @@ type fixture struct {
 	ph    *directory.Account
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := directory.New(d, nil, nil, nil)
@@ -134,7 +134,7 @@ func inboxID(t *testing.T, f *fixture, account int64) int64 {
 	return id
 }
 
-func readBlob(t *testing.T, f *fixture, key string) string {
+func readBlob(t testing.TB, f *fixture, key string) string {
 	t.Helper()
 	rc, err := f.store.Blobs().Open(context.Background(), key)
 	must(t, err)

@@ -9,8 +9,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"mssanted/db"
 )
@@ -88,10 +92,11 @@ func appendMessage(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored) (int64,
 		return 0, fmt.Errorf("mailbox: bump folder %d: %w", m.mailboxID, err)
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages (account_id, mailbox_id, uid, modseq, flags, blob_key, size, internal_date,
+	flags := splitFlags(m.flags)
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages (account_id, mailbox_id, uid, modseq, flags, seen, deleted, blob_key, size, internal_date,
 		envelope_from, message_id, in_reply_to, subject, from_header, trace)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-		m.accountID, m.mailboxID, uid, modseq, m.flags, m.blobKey, m.size, m.internalDate,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		m.accountID, m.mailboxID, uid, modseq, m.flags, hasFlag(flags, FlagSeen), hasFlag(flags, FlagDeleted), m.blobKey, m.size, m.internalDate,
 		m.envelopeFrom, m.messageID, m.inReplyTo, m.subject, m.from, m.trace).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("mailbox: insert message: %w", err)
@@ -136,8 +141,48 @@ func (s *Store) Watch(mailboxID int64) (<-chan struct{}, func()) {
 	}
 }
 
-// notify wakes the watchers of the folders, after commit.
+// changesChannel is the PostgreSQL NOTIFY channel on which nodes sharing a
+// database tell each other which folders changed.
+const changesChannel = "mssanted_changes"
+
+// notify wakes the watchers of the folders after a commit: in this process
+// directly, and on the other nodes through PostgreSQL NOTIFY.
 func (s *Store) notify(mailboxIDs ...int64) {
+	if len(mailboxIDs) == 0 {
+		return
+	}
+	s.notifyLocal(mailboxIDs...)
+	if s.db.Dialect == db.Postgres {
+		parts := make([]string, len(mailboxIDs))
+		for i, id := range mailboxIDs {
+			parts[i] = strconv.FormatInt(id, 10)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// A lost notification delays an IDLE client until its next poll;
+		// it loses nothing.
+		if err := s.db.Notify(ctx, changesChannel, strings.Join(parts, ",")); err != nil {
+			slog.Warn("mailbox: notify other nodes", "err", err)
+		}
+	}
+}
+
+// ListenChanges relays the other nodes' change notifications to this
+// node's watchers until ctx ends (PostgreSQL only; returns at once on
+// SQLite). ready is called once the listener is in place.
+func (s *Store) ListenChanges(ctx context.Context, ready func()) {
+	s.db.Listen(ctx, changesChannel, func(payload string) {
+		var ids []int64
+		for _, p := range strings.Split(payload, ",") {
+			if id, err := strconv.ParseInt(p, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		s.notifyLocal(ids...)
+	}, ready)
+}
+
+func (s *Store) notifyLocal(mailboxIDs ...int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range mailboxIDs {

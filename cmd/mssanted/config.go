@@ -28,6 +28,9 @@ type Config struct {
 	Database struct {
 		DSN string `toml:"dsn"`
 	} `toml:"database"`
+	Storage struct {
+		BlobsDir string `toml:"blobs_dir"`
+	} `toml:"storage"`
 	Listen struct {
 		SMTPMX          string `toml:"smtp_mx"`
 		SMTPSubmission  string `toml:"smtp_submission"`
@@ -132,6 +135,11 @@ organisation = {{q .Instance.Organisation}}
 [database]
 # PostgreSQL DSN (postgres://user@host:5432/db); empty: embedded SQLite in the data directory.
 dsn = {{q .Database.DSN}}
+
+[storage]
+# Where message and document bodies are kept (content-addressed files); empty: DATA/blobs.
+# Nodes sharing one PostgreSQL database must share this directory too.
+blobs_dir = {{q .Storage.BlobsDir}}
 
 [listen]
 # SMTP MX for the trust space (STARTTLS, mutual TLS between operators).

@@ -65,7 +65,11 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 		return nil, err
 	}
 	reg := certs.NewRegistry(d, pkiDir(dataDir), ca)
-	blobs, err := db.NewFSBlobs(filepath.Join(dataDir, "blobs"))
+	blobDir := cfg.Storage.BlobsDir
+	if blobDir == "" {
+		blobDir = filepath.Join(dataDir, "blobs")
+	}
+	blobs, err := db.NewFSBlobs(blobDir)
 	if err != nil {
 		d.Close()
 		return nil, err

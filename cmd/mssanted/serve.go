@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mssanted/certs"
+	"mssanted/imapd"
 	"mssanted/smtpd"
 	"mssanted/web"
 )
@@ -144,7 +145,11 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		AuthFailureDelay: in.cfg.SMTP.AuthFailureDelay.Duration,
 		Log:              log,
 	}
+	imapConf := imapd.Config{TLS: tlsConf, Dir: in.dir, Store: in.mail, AppendLimit: uint32(in.cfg.SMTP.MaxMessageBytes),
+		AuthFailureDelay: in.cfg.SMTP.AuthFailureDelay.Duration, Log: log}
 	listeners := []listener{
+		{name: "imap", addr: in.cfg.Listen.IMAP, srv: imapd.New(imapConf)},
+		{name: "imaps", addr: in.cfg.Listen.IMAPS, srv: imapd.New(imapConf), tls: tlsConf},
 		{name: "smtp-mx", addr: in.cfg.Listen.SMTPMX, srv: smtpd.NewMX(smtpConf)},
 		{name: "smtp-submission", addr: in.cfg.Listen.SMTPSubmission, srv: smtpd.NewSubmission(smtpConf)},
 		{name: "smtp-submissions", addr: in.cfg.Listen.SMTPSubmissions, srv: smtpd.NewSubmission(smtpConf), tls: tlsConf},
@@ -177,6 +182,13 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(active))
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.mail.ListenChanges(bgCtx, nil) // other nodes' changes wake IDLE here
+	}()
 	for _, l := range active {
 		wg.Add(1)
 		go func() {
@@ -212,6 +224,7 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		}()
 	}
 	sd.Wait()
+	stopBg()
 	wg.Wait()
 	log.Info("mssanted stopped")
 	return runErr
