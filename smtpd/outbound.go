@@ -76,10 +76,10 @@ type Outbound struct {
 // greeting and commands and 10 for the reply to the final dot; the attempt
 // as a whole is also bounded by the lease.
 const (
-	dialTimeout       = 30 * time.Second
-	commandTimeout    = 5 * time.Minute
-	submissionTimeout = 10 * time.Minute
-	settleTimeout     = 30 * time.Second
+	outDialTimeout       = 30 * time.Second
+	outCommandTimeout    = 5 * time.Minute
+	outSubmissionTimeout = 10 * time.Minute
+	outSettleTimeout     = 30 * time.Second
 )
 
 // NewOutbound returns the sender; zero fields get their defaults.
@@ -152,7 +152,10 @@ func (o *Outbound) dispatch(ctx context.Context, sem chan struct{}, wg *sync.Wai
 		free := cap(sem) - len(sem) // only this goroutine takes slots: free can only grow meanwhile
 		if free == 0 {
 			o.more.Store(true)
-			return
+			if cap(sem)-len(sem) == 0 {
+				return // the next worker to finish kicks
+			}
+			continue // one finished before it could see the flag
 		}
 		rows, err := o.cfg.Store.ClaimDue(ctx, o.cfg.Now(), o.cfg.Lease, free)
 		if err != nil {
@@ -183,7 +186,7 @@ func (o *Outbound) dispatch(ctx context.Context, sem chan struct{}, wg *sync.Wai
 
 // outcome is what one attempt came to.
 type outcome struct {
-	kind      int    // sent, permanent or temporary
+	kind      int    // outSent, outPermanent or outTemporary
 	status    string // RFC 3463 code for the DSN
 	reply     string // the remote reply, "550 5.1.1 …"; "" if the failure was not a reply
 	reason    string // words for a failure that is not a reply (network, TLS, route)
@@ -193,9 +196,9 @@ type outcome struct {
 }
 
 const (
-	sent = iota
-	permanent
-	temporary
+	outSent = iota
+	outPermanent
+	outTemporary
 )
 
 func (r *outcome) text() string {
@@ -215,7 +218,7 @@ func (o *Outbound) deliver(ctx context.Context, row mailbox.Outbound) {
 	cancel()
 	// The outcome is recorded even when ctx has just ended: that is what
 	// keeps a shutdown from leaving rows leased.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), outSettleTimeout)
 	defer scancel()
 	o.settle(sctx, ctx.Err() != nil, &row, &out)
 }
@@ -231,74 +234,77 @@ func (o *Outbound) attempt(ctx context.Context, row *mailbox.Outbound) outcome {
 	var out outcome
 	for _, h := range hosts {
 		out = o.try(ctx, h, row)
-		if out.kind != temporary || !out.early || ctx.Err() != nil {
+		if out.kind != outTemporary || !out.early || ctx.Err() != nil {
 			break
 		}
 	}
 	return out
 }
 
-type target struct{ host, addr string }
+type outTarget struct{ host, addr string }
 
 // route returns where a domain's mail goes: the configured route, else
 // its MX hosts in preference order, else (no MX) the domain itself.
-func (o *Outbound) route(ctx context.Context, domain string) ([]target, *outcome) {
+func (o *Outbound) route(ctx context.Context, domain string) ([]outTarget, *outcome) {
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	if hp, ok := o.routes[domain]; ok {
 		host, _, err := net.SplitHostPort(hp)
 		if err != nil {
 			host, hp = hp, net.JoinHostPort(hp, "25")
 		}
-		return []target{{host, hp}}, nil
+		return []outTarget{{host, hp}}, nil
 	}
 	if !o.cfg.DNS {
-		return nil, &outcome{kind: permanent, status: "5.4.4",
+		return nil, &outcome{kind: outPermanent, status: "5.4.4",
 			reason: "aucune route vers " + domain + " (outbound.routes, dns = false) / no route to " + domain}
 	}
 	mxs, err := o.lookupMX(ctx, domain)
 	var de *net.DNSError
 	if err != nil && !(errors.As(err, &de) && de.IsNotFound) {
-		return nil, &outcome{kind: temporary, status: "4.4.3",
+		return nil, &outcome{kind: outTemporary, status: "4.4.3",
 			reason: "recherche DNS des MX de " + domain + " impossible / MX lookup failed: " + err.Error()}
 	}
 	if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
 		// RFC 7505: a null MX says the domain accepts no mail at all.
-		return nil, &outcome{kind: permanent, status: "5.1.10", reason: domain + " n'accepte pas de courrier (null MX) / " + domain + " accepts no mail (null MX)"}
+		return nil, &outcome{kind: outPermanent, status: "5.1.10", reason: domain + " n'accepte pas de courrier (null MX) / " + domain + " accepts no mail (null MX)"}
 	}
 	if len(mxs) == 0 {
 		// RFC 5321 5.1: without MX records the domain is its own host.
-		return []target{{domain, net.JoinHostPort(domain, "25")}}, nil
+		return []outTarget{{domain, net.JoinHostPort(domain, "25")}}, nil
 	}
 	sort.SliceStable(mxs, func(i, j int) bool { return mxs[i].Pref < mxs[j].Pref })
-	var out []target
+	var out []outTarget
 	for _, mx := range mxs {
 		h := strings.TrimSuffix(mx.Host, ".")
 		if h != "" {
-			out = append(out, target{h, net.JoinHostPort(h, "25")})
+			out = append(out, outTarget{h, net.JoinHostPort(h, "25")})
 		}
 	}
 	return out, nil
 }
 
 // try delivers the row through one host.
-func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (out outcome) {
+func (o *Outbound) try(ctx context.Context, t outTarget, row *mailbox.Outbound) (out outcome) {
 	out.remoteMTA = t.host
 	temp := func(status, reason string) outcome {
-		return outcome{kind: temporary, status: status, reason: reason, remoteMTA: t.host, early: true}
+		return outcome{kind: outTemporary, status: status, reason: reason, remoteMTA: t.host, early: true}
 	}
 	blob, err := o.cfg.Store.Blobs().Open(ctx, row.BlobKey)
 	if errors.Is(err, fs.ErrNotExist) {
-		return outcome{kind: permanent, status: "5.3.0", reason: "message introuvable dans le stockage / message body lost from the blob store"}
+		return outcome{kind: outPermanent, status: "5.3.0", reason: "message introuvable dans le stockage / message body lost from the blob store"}
 	}
 	if err != nil {
 		return temp("4.3.0", "lecture du message impossible / cannot read the message: "+err.Error())
 	}
 	defer blob.Close()
 
-	d := net.Dialer{Timeout: dialTimeout}
+	d := net.Dialer{Timeout: outDialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
 	if err != nil {
-		return temp("4.4.1", "connexion à "+t.addr+" impossible / cannot connect: "+err.Error())
+		if ctx.Err() != nil {
+			return outInterrupted(t, ctx)
+		}
+		return temp("4.4.1", "connexion impossible / cannot connect to "+t.addr+": "+err.Error())
 	}
 	defer conn.Close()
 	// Whatever the step, the end of ctx (lease, shutdown) cuts the connection.
@@ -312,7 +318,7 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 	// handshake is explicit, so a certificate problem is named as such.
 	tc := textproto.NewConn(conn)
 	step := func(expect int, cmd string) (string, error) {
-		conn.SetDeadline(time.Now().Add(commandTimeout))
+		conn.SetDeadline(time.Now().Add(outCommandTimeout))
 		if cmd != "" {
 			if err := tc.PrintfLine("%s", cmd); err != nil {
 				return "", err
@@ -328,9 +334,9 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 	if err != nil {
 		return o.early(ctx, t, "EHLO", err)
 	}
-	if !hasExtension(ehlo, "STARTTLS") {
-		return temp("4.7.10", t.host+" n'offre pas STARTTLS : rien n'est envoyé en clair / "+
-			t.host+" does not offer STARTTLS; the trust space never sends in clear")
+	if !outEHLOHas(ehlo, "STARTTLS") {
+		return temp("4.7.10", "le serveur n'offre pas STARTTLS, rien n'est envoyé en clair / "+
+			"the server does not offer STARTTLS; nothing is sent in clear")
 	}
 	if _, err := step(220, "STARTTLS"); err != nil {
 		return o.early(ctx, t, "STARTTLS", err)
@@ -338,7 +344,7 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 	if tc.R.Buffered() > 0 {
 		// RFC 3207 5 / CVE-2011-0411: bytes sent before the handshake must
 		// not be read as if they came over TLS.
-		return temp("4.7.0", t.host+" a envoyé des données en clair après STARTTLS / plaintext injected after STARTTLS")
+		return temp("4.7.0", "données en clair reçues après STARTTLS / plaintext injected after STARTTLS")
 	}
 	tlsConn := tls.Client(conn, &tls.Config{
 		ServerName:   t.host,
@@ -346,23 +352,23 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 		Certificates: []tls.Certificate{o.cfg.ClientCert},
 		MinVersion:   tls.VersionTLS12, // reference.md, trust space
 	})
-	hctx, hcancel := context.WithTimeout(ctx, commandTimeout)
+	hctx, hcancel := context.WithTimeout(ctx, outCommandTimeout)
 	err = tlsConn.HandshakeContext(hctx)
 	hcancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return interrupted(t, ctx)
+			return outInterrupted(t, ctx)
 		}
-		return temp("4.7.5", "TLS avec "+t.host+" refusé / TLS with "+t.host+" failed: "+err.Error())
+		return temp("4.7.5", "échec de la négociation TLS / TLS handshake failed: "+err.Error())
 	}
 	conn.SetDeadline(time.Time{})
 
 	// After TLS, go-smtp: a server sends no second greeting (RFC 3207 4.2),
 	// so its client is fed the one it expects, and says EHLO again, since
 	// nothing learnt before TLS may be trusted.
-	c := smtp.NewClient(&greetedConn{Conn: tlsConn, pending: []byte("220 " + t.host + " TLS\r\n")})
-	c.CommandTimeout = commandTimeout
-	c.SubmissionTimeout = submissionTimeout
+	c := smtp.NewClient(&outGreetedConn{Conn: tlsConn, pending: []byte("220 " + t.host + " TLS\r\n")})
+	c.CommandTimeout = outCommandTimeout
+	c.SubmissionTimeout = outSubmissionTimeout
 	defer c.Close()
 	fail := func(err error) outcome {
 		r := o.classify(ctx, t, err)
@@ -371,17 +377,19 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 	}
 	if err := c.Hello(o.cfg.Hostname); err != nil {
 		r := fail(err)
-		r.early = r.kind == temporary
+		r.early = r.kind == outTemporary
 		return r
 	}
 	out.remoteDSN, _ = c.Extension("DSN")
-	if (!isASCII(row.EnvelopeFrom) || !isASCII(row.Rcpt)) && !hasExt(c, "SMTPUTF8") {
+	if (!outASCII(row.EnvelopeFrom) || !outASCII(row.Rcpt)) && !outClientHas(c, "SMTPUTF8") {
 		// RFC 6531 3.2: an internationalised address may not be downgraded.
-		return outcome{kind: permanent, status: "5.6.7", remoteMTA: t.host,
-			reason: t.host + " n'accepte pas les adresses internationalisées (SMTPUTF8) / does not support SMTPUTF8"}
+		return outcome{kind: outPermanent, status: "5.6.7", remoteMTA: t.host,
+			reason: "le serveur n'accepte pas les adresses internationalisées / the server does not support SMTPUTF8"}
 	}
+	// BODY=8BITMIME is added by go-smtp when the remote offers it; every
+	// server of the trust space does (RFC 6152), so no downgrade is done.
 	mopts, ropts := dsnParams(row)
-	mopts.UTF8 = !isASCII(row.EnvelopeFrom) || !isASCII(row.Rcpt)
+	mopts.UTF8 = !outASCII(row.EnvelopeFrom) || !outASCII(row.Rcpt)
 	// RET/ENVID/NOTIFY/ORCPT go only to a server that advertises DSN
 	// (go-smtp leaves them out otherwise, RFC 3461 4); without it the
 	// reports stay ours (RFC 3461 5.2.3: "relayed").
@@ -403,41 +411,42 @@ func (o *Outbound) try(ctx context.Context, t target, row *mailbox.Outbound) (ou
 		return fail(err)
 	}
 	c.Quit()
-	out.kind, out.status = sent, "2.0.0"
+	out.kind, out.status = outSent, "2.0.0"
 	out.reply = "250 " + strings.ReplaceAll(resp.StatusText, "\n", " ")
 	return out
 }
 
 // early classifies a failure before TLS: always temporary, and another MX
-// may be tried.
-func (o *Outbound) early(ctx context.Context, t target, stage string, err error) outcome {
+// may be tried. Nothing said before the handshake is authenticated: a 5yz
+// forged on the path must not be able to bounce a message.
+func (o *Outbound) early(ctx context.Context, t outTarget, stage string, err error) outcome {
 	if ctx.Err() != nil {
-		return interrupted(t, ctx)
+		return outInterrupted(t, ctx)
 	}
 	var pe *textproto.Error
 	if errors.As(err, &pe) {
 		r := o.classify(ctx, t, &smtp.SMTPError{Code: pe.Code, Message: pe.Msg})
-		r.kind, r.early = temporary, true
+		r.kind, r.early = outTemporary, true
 		if r.status[0] != '4' {
 			r.status = "4" + r.status[1:]
 		}
 		return r
 	}
-	return outcome{kind: temporary, status: "4.4.2", remoteMTA: t.host, early: true,
-		reason: stage + " : connexion perdue avec " + t.host + " / connection lost: " + err.Error()}
+	return outcome{kind: outTemporary, status: "4.4.2", remoteMTA: t.host, early: true,
+		reason: "connexion perdue / connection lost at " + stage + ": " + err.Error()}
 }
 
 // classify turns an error of the SMTP dialogue into an outcome: 5yz is
 // permanent, 4yz temporary (RFC 5321 4.2.1), anything else (network,
 // timeout) temporary.
-func (o *Outbound) classify(ctx context.Context, t target, err error) outcome {
+func (o *Outbound) classify(ctx context.Context, t outTarget, err error) outcome {
 	if ctx.Err() != nil {
-		return interrupted(t, ctx)
+		return outInterrupted(t, ctx)
 	}
 	var se *smtp.SMTPError
 	if !errors.As(err, &se) {
-		return outcome{kind: temporary, status: "4.4.2", remoteMTA: t.host,
-			reason: "connexion perdue avec " + t.host + " / connection lost: " + err.Error()}
+		return outcome{kind: outTemporary, status: "4.4.2", remoteMTA: t.host,
+			reason: "connexion perdue / connection lost: " + err.Error()}
 	}
 	class := se.Code / 100
 	enh := se.EnhancedCode
@@ -454,16 +463,16 @@ func (o *Outbound) classify(ctx context.Context, t target, err error) outcome {
 	reply = strings.Join(strings.Fields(reply), " ")
 	switch class {
 	case 5:
-		return outcome{kind: permanent, status: status, reply: reply, remoteMTA: t.host}
+		return outcome{kind: outPermanent, status: status, reply: reply, remoteMTA: t.host}
 	case 4:
-		return outcome{kind: temporary, status: status, reply: reply, remoteMTA: t.host}
+		return outcome{kind: outTemporary, status: status, reply: reply, remoteMTA: t.host}
 	}
-	return outcome{kind: temporary, status: "4.5.0", reply: reply, remoteMTA: t.host,
+	return outcome{kind: outTemporary, status: "4.5.0", reply: reply, remoteMTA: t.host,
 		reason: "réponse inattendue / unexpected reply"}
 }
 
-func interrupted(t target, ctx context.Context) outcome {
-	return outcome{kind: temporary, status: "4.4.2", remoteMTA: t.host,
+func outInterrupted(t outTarget, ctx context.Context) outcome {
+	return outcome{kind: outTemporary, status: "4.4.2", remoteMTA: t.host,
 		reason: "tentative interrompue / attempt interrupted: " + context.Cause(ctx).Error()}
 }
 
@@ -476,20 +485,20 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 	log := o.cfg.Log.With("id", row.ID, "rcpt", row.Rcpt, "from", row.EnvelopeFrom, "attempt", row.Attempts+1)
 	var err error
 	switch {
-	case out.kind == sent:
+	case out.kind == outSent:
 		log.Info("outbound: sent", "host", out.remoteMTA, "reply", out.reply)
 		// RFC 3461 5.2.2-5.2.3: a DSN-aware remote carries NOTIFY on and
 		// reports success itself; one that is not gets our "relayed".
-		if wants(row, "SUCCESS") && !out.remoteDSN {
+		if outWants(row, "SUCCESS") && !out.remoteDSN {
 			if rerr := o.report(ctx, row, mailbox.ActionRelayed, out, now, time.Time{}); rerr != nil {
 				log.Error("outbound: relayed DSN", "err", rerr)
 			}
 		}
 		err = o.cfg.Store.MarkSent(ctx, row.ID, now)
 
-	case out.kind == permanent:
+	case out.kind == outPermanent:
 		log.Warn("outbound: failed", "host", out.remoteMTA, "status", out.status, "error", out.text())
-		if wants(row, "FAILURE") {
+		if outWants(row, "FAILURE") {
 			if rerr := o.report(ctx, row, mailbox.ActionFailed, out, now, time.Time{}); rerr != nil {
 				log.Error("outbound: failure DSN, will retry the row", "err", rerr)
 				err = o.cfg.Store.MarkRetry(ctx, row.ID, now.Add(o.backoff(row.Attempts)), out.text(), row.DelayNotified)
@@ -511,7 +520,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 		}
 		out.reason = "abandon après " + o.cfg.RetryFor.String() + " d'essais / gave up after " + o.cfg.RetryFor.String() + ": " + out.reason
 		log.Warn("outbound: gave up", "host", out.remoteMTA, "status", out.status, "error", out.text())
-		if wants(row, "FAILURE") {
+		if outWants(row, "FAILURE") {
 			if rerr := o.report(ctx, row, mailbox.ActionFailed, out, now, time.Time{}); rerr != nil {
 				log.Error("outbound: final DSN, will retry the row", "err", rerr)
 				err = o.cfg.Store.MarkRetry(ctx, row.ID, now.Add(o.backoff(row.Attempts)), out.text(), row.DelayNotified)
@@ -529,7 +538,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 		notified := row.DelayNotified
 		if !notified && !now.Before(row.CreatedAt.Add(o.cfg.DelayNoticeAfter)) {
 			notified = true
-			if wants(row, "DELAY") {
+			if outWants(row, "DELAY") {
 				if rerr := o.report(ctx, row, mailbox.ActionDelayed, out, now, deadline); rerr != nil {
 					log.Error("outbound: delay DSN", "err", rerr)
 					notified = false // try the notice again next time
@@ -559,7 +568,7 @@ func (o *Outbound) backoff(attempts int) time.Duration {
 // 4.1). Without NOTIFY we send failures and delays (the default 4.1
 // allows). A message with an empty envelope sender is itself a report:
 // it never gets one (RFC 5321 4.5.5, RFC 3461 6.2).
-func wants(row *mailbox.Outbound, kind string) bool {
+func outWants(row *mailbox.Outbound, kind string) bool {
 	if row.EnvelopeFrom == "" {
 		return false
 	}
@@ -610,6 +619,7 @@ func (o *Outbound) report(ctx context.Context, row *mailbox.Outbound, action str
 	if err := o.cfg.Pipeline.CommitSystem(ctx, sm); err != nil {
 		return err
 	}
+	o.Kick() // a report to a remote sender is itself a queue row
 	o.cfg.Log.Info("outbound: DSN sent", "id", row.ID, "to", row.EnvelopeFrom, "action", action, "status", status)
 	return nil
 }
@@ -623,7 +633,7 @@ func dsnParams(row *mailbox.Outbound) (*smtp.MailOptions, *smtp.RcptOptions) {
 	case "FULL", "HDRS":
 		m.Return = smtp.DSNReturn(ret)
 	}
-	if printable(row.EnvID) {
+	if outPrintable(row.EnvID) {
 		m.EnvelopeID = row.EnvID
 	}
 	r := &smtp.RcptOptions{}
@@ -642,7 +652,7 @@ func dsnParams(row *mailbox.Outbound) (*smtp.MailOptions, *smtp.RcptOptions) {
 	if typ, addr, ok := strings.Cut(row.ORCPT, ";"); ok && addr != "" {
 		switch strings.ToUpper(typ) {
 		case "RFC822":
-			if printable(addr) {
+			if outPrintable(addr) {
 				r.OriginalRecipientType, r.OriginalRecipient = smtp.DSNAddressTypeRFC822, addr
 			}
 		case "UTF-8":
@@ -654,7 +664,7 @@ func dsnParams(row *mailbox.Outbound) (*smtp.MailOptions, *smtp.RcptOptions) {
 
 // hasExtension reads an EHLO reply (first line the greeting, then one
 // keyword per line).
-func hasExtension(ehlo, name string) bool {
+func outEHLOHas(ehlo, name string) bool {
 	lines := strings.Split(ehlo, "\n")
 	for _, l := range lines[1:] {
 		if f := strings.Fields(l); len(f) > 0 && strings.EqualFold(f[0], name) {
@@ -664,12 +674,12 @@ func hasExtension(ehlo, name string) bool {
 	return false
 }
 
-func hasExt(c *smtp.Client, name string) bool {
+func outClientHas(c *smtp.Client, name string) bool {
 	ok, _ := c.Extension(name)
 	return ok
 }
 
-func isASCII(s string) bool {
+func outASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -678,7 +688,7 @@ func isASCII(s string) bool {
 	return true
 }
 
-func printable(s string) bool {
+func outPrintable(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x21 || s[i] > 0x7e {
 			return false
@@ -687,14 +697,14 @@ func printable(s string) bool {
 	return true
 }
 
-// greetedConn hands go-smtp's client the greeting it reads first, then the
+// outGreetedConn hands go-smtp's client the greeting it reads first, then the
 // TLS stream.
-type greetedConn struct {
+type outGreetedConn struct {
 	net.Conn
 	pending []byte
 }
 
-func (g *greetedConn) Read(p []byte) (int, error) {
+func (g *outGreetedConn) Read(p []byte) (int, error) {
 	if len(g.pending) > 0 {
 		n := copy(p, g.pending)
 		g.pending = g.pending[n:]

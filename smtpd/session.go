@@ -9,9 +9,11 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"golang.org/x/text/unicode/norm"
 
 	"mssanted/directory"
 	"mssanted/mailbox"
@@ -34,7 +36,30 @@ type session struct {
 }
 
 func smtpErr(code int, enh [3]int, fr, en string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: fr + " / " + en}
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: ascii(fr + " / " + en)}
+}
+
+// ascii folds a reply text to printable US-ASCII (RFC 5321 4.2: reply text
+// is ASCII unless SMTPUTF8 was negotiated): French accents lose their
+// marks, anything else becomes '?'.
+func ascii(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+			b.WriteRune(r)
+		case unicode.Is(unicode.Mn, r):
+		case r == '«' || r == '»':
+			b.WriteByte('"')
+		case r == 'œ':
+			b.WriteString("oe")
+		case r == '’':
+			b.WriteByte('\'')
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
 }
 
 var (
@@ -54,7 +79,7 @@ func (s *session) toSMTP(err error) error {
 	}
 	var r *mailbox.Refusal
 	if errors.As(err, &r) {
-		return &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCode(r.Enhanced), Message: r.Message}
+		return &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCode(r.Enhanced), Message: ascii(r.Message)}
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -75,7 +100,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.door != mailbox.Submission {
 		return nil, smtp.ErrAuthUnsupported
 	}
-	if s.tls == nil { // go-smtp refuses too; say it here as well (RFC 4954 4)
+	if s.tls == nil { // unreachable: go-smtp answers 523 before TLS; kept as a second lock (RFC 4954 4)
 		return nil, errNeedTLS
 	}
 	check := func(identity, username, password string) error {

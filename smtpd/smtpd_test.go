@@ -29,7 +29,7 @@ const pw = "correct horse battery"
 
 // env is an instance with its three SMTP listeners on ephemeral ports.
 type env struct {
-	t                   *testing.T
+	t                   testing.TB
 	ca                  *certs.Authority
 	dir                 *directory.Store
 	store               *mailbox.Store
@@ -45,7 +45,7 @@ var sharedCA struct {
 }
 
 // authority is made once per test binary: RSA key generation dominates.
-func authority(t *testing.T) *certs.Authority {
+func authority(t testing.TB) *certs.Authority {
 	t.Helper()
 	if sharedCA.ca == nil {
 		dir, err := makeTempDir()
@@ -61,7 +61,7 @@ func authority(t *testing.T) *certs.Authority {
 	return sharedCA.ca
 }
 
-func newEnv(t *testing.T, lock *directory.Lockout) *env {
+func newEnv(t testing.TB, lock *directory.Lockout) *env {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t, db.SQLite)
@@ -99,7 +99,7 @@ func newEnv(t *testing.T, lock *directory.Lockout) *env {
 	return e
 }
 
-func create(t *testing.T, dir *directory.Store, n directory.NewAccount) *directory.Account {
+func create(t testing.TB, dir *directory.Store, n directory.NewAccount) *directory.Account {
 	t.Helper()
 	n.Password = pw
 	a, err := dir.Create(context.Background(), n)
@@ -112,7 +112,7 @@ type server interface {
 	Shutdown(context.Context) error
 }
 
-func serve(t *testing.T, s server, tc *tls.Config) string {
+func serve(t testing.TB, s server, tc *tls.Config) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -373,4 +373,22 @@ func TestSizeAndChunking(t *testing.T) {
 
 func plain(u, p string) string {
 	return b64("\x00" + u + "\x00" + p)
+}
+
+func TestRepliesAreASCII(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial(e.doc.Address)
+	must(t, c.Mail(e.doc.Address, nil))
+	err := c.Rcpt("inconnu@patient.example", nil)
+	if err == nil {
+		t.Fatal("unknown recipient accepted")
+	}
+	for _, r := range err.Error() {
+		if r > 0x7e {
+			t.Fatalf("non-ASCII reply without SMTPUTF8: %q", err.Error())
+		}
+	}
+	if !strings.Contains(err.Error(), "Adresse inconnue") {
+		t.Fatalf("reply lost its French text: %q", err)
+	}
 }

@@ -34,6 +34,8 @@ usage:
                  --name N --password-stdin [role flags]
   mssanted user list|passwd|disable|enable|app-password --data DIR ...
   mssanted certs list|issue|revoke|export|crl --data DIR [--address A]
+  mssanted trust import --data DIR FILE.xml | trust list --data DIR [--domain D]
+  mssanted queue list|retry|drop --data DIR [--state queued|sent|failed] [--id N]
   mssanted version
 `
 
@@ -85,6 +87,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdUser(ctx, rest, stdin, stdout, stderr)
 	case "certs":
 		return cmdCerts(ctx, rest, stdout, stderr)
+	case "trust":
+		return cmdTrust(ctx, rest, stdout, stderr)
+	case "queue":
+		return cmdQueue(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -135,11 +135,19 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 			anchors.AddCert(c)
 		}
 	}
+	pipeline := in.pipeline(log)
+	outbound := smtpd.NewOutbound(smtpd.OutboundConfig{
+		Store: in.mail, Pipeline: pipeline, Hostname: in.cfg.Instance.Hostname,
+		ClientCert: cert, RootCAs: anchors, Routes: in.cfg.Outbound.Routes, DNS: in.cfg.Outbound.DNS,
+		RetryFor: in.cfg.Outbound.RetryFor.Duration, DelayNoticeAfter: in.cfg.Outbound.DelayNoticeAfter.Duration,
+		Workers: in.cfg.Outbound.Workers, Log: log,
+	})
+	pipeline.OnQueued = outbound.Kick
 	smtpConf := smtpd.Config{
 		Hostname:         in.cfg.Instance.Hostname,
 		TLS:              tlsConf,
 		MaxMessageBytes:  in.cfg.SMTP.MaxMessageBytes,
-		Pipeline:         in.pipeline(log),
+		Pipeline:         pipeline,
 		Dir:              in.dir,
 		Anchors:          anchors,
 		AuthFailureDelay: in.cfg.SMTP.AuthFailureDelay.Duration,
@@ -188,6 +196,13 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	go func() {
 		defer wg.Done()
 		in.mail.ListenChanges(bgCtx, nil) // other nodes' changes wake IDLE here
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := outbound.Run(bgCtx); err != nil {
+			log.Error("outbound sender stopped", "err", err)
+		}
 	}()
 	for _, l := range active {
 		wg.Add(1)
