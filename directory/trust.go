@@ -85,14 +85,19 @@ type RejectedEntry struct {
 // about the content wrap ErrInvalid; a failing reader's error is returned as
 // is.
 func ParseWhitelist(r io.Reader) (*Whitelist, error) {
-	lr := &boundedReader{r: r, left: MaxWhitelistBytes}
+	return parseWhitelist(r, MaxWhitelistBytes, MaxWhitelistEntries)
+}
+
+// parseWhitelist takes the bounds as arguments for the tests.
+func parseWhitelist(r io.Reader, maxBytes int64, maxEntries int) (*Whitelist, error) {
+	lr := &boundedReader{r: r, left: maxBytes}
 	d := xml.NewDecoder(lr)
 	d.CharsetReader = charsetReader
-	p := &wlParser{d: d, wl: &Whitelist{}, seen: map[string]int{}}
+	p := &wlParser{d: d, wl: &Whitelist{}, seen: map[string]int{}, maxEntries: maxEntries}
 	err := p.parse()
 	switch {
 	case errors.Is(err, errTooLarge):
-		return nil, invalid("whitelist: larger than %d MB", MaxWhitelistBytes>>20)
+		return nil, invalid("whitelist: larger than %d bytes", maxBytes)
 	case lr.err != nil:
 		return nil, fmt.Errorf("whitelist: read: %w", lr.err)
 	case err != nil:
@@ -168,6 +173,8 @@ type wlParser struct {
 	lastEnd int64 // input offset just after the last complete token
 	wl      *Whitelist
 	seen    map[string]int // domain + "\x00" + DN key → index in wl.Entries
+
+	maxEntries int
 }
 
 // errCleanEOF: the input ended right after a complete token, with elements
@@ -323,8 +330,8 @@ func (p *wlParser) text() (string, bool, error) {
 func (p *wlParser) domaine() error {
 	p.wl.Read++
 	index := p.wl.Read
-	if index > MaxWhitelistEntries {
-		return invalid("whitelist: more than %d entries", MaxWhitelistEntries)
+	if index > p.maxEntries {
+		return invalid("whitelist: more than %d entries", p.maxEntries)
 	}
 	var e TrustEntry
 	var nom, host string
@@ -492,6 +499,15 @@ func (s *Store) ImportTrust(ctx context.Context, wl *Whitelist, source string) (
 	now := db.Micros(s.now())
 	const batch = 200 // 7 parameters a row, well under both engines' limits
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if s.db.Dialect == db.Postgres {
+			// Imports queue up here. Without it, under READ COMMITTED an
+			// import's DELETE misses the rows of one committing meanwhile,
+			// and its INSERTs then collide with them. Readers are not
+			// blocked. (SQLite's write transactions are serialised already.)
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE trust_domains IN EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("directory: trust import: %w", err)
+			}
+		}
 		old := map[string]bool{}
 		q, err := tx.QueryContext(ctx, `SELECT domain, operator_dn FROM trust_domains`)
 		if err != nil {
