@@ -46,6 +46,7 @@ type selected struct {
 }
 
 func newSession(cfg *Config, conn *imapserver.Conn) *session {
+	connections.Inc()
 	s := &session{cfg: cfg, conn: conn}
 	if addr, ok := conn.NetConn().RemoteAddr().(*net.TCPAddr); ok {
 		s.remoteIP = addr.IP.String()
@@ -87,6 +88,7 @@ func (s *session) toIMAP(err error) error {
 }
 
 func (s *session) Close() error {
+	connections.Dec()
 	s.unselect()
 	return nil
 }
@@ -99,8 +101,10 @@ func (s *session) login(actor, owner, password string) error {
 	a, err := s.cfg.Dir.Authenticate(ctx, actor, password, s.remoteIP)
 	switch {
 	case errors.Is(err, directory.ErrLocked):
+		loginsTotal.WithLabelValues("locked").Inc()
 		return noCode(imap.ResponseCodeUnavailable, "Trop d'échecs, réessayez plus tard / Too many failed attempts, try again later")
 	case errors.Is(err, directory.ErrBadCredentials):
+		loginsTotal.WithLabelValues("failed").Inc()
 		s.cfg.Log.Warn("imap: authentication failed", "username", actor, "remote", s.remoteIP)
 		time.Sleep(s.cfg.AuthFailureDelay)
 		return noCode(imap.ResponseCodeAuthenticationFailed, "Identifiants invalides / Invalid credentials")
@@ -115,6 +119,7 @@ func (s *session) login(actor, owner, password string) error {
 		return s.toIMAP(err)
 	}
 	s.access = acc
+	loginsTotal.WithLabelValues("ok").Inc()
 	s.cfg.Log.Info("imap: logged in", "actor", a.Address, "mailbox", acc.Owner.Address, "remote", s.remoteIP)
 	return nil
 }

@@ -196,3 +196,10 @@ func (s *Store) QueueDrop(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// QueueLen counts the entries still to send.
+func (s *Store) QueueLen(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM outbound WHERE state = 'queued'`).Scan(&n)
+	return n, err
+}

@@ -486,6 +486,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 	var err error
 	switch {
 	case out.kind == outSent:
+		outboundTotal.WithLabelValues("sent").Inc()
 		log.Info("outbound: sent", "host", out.remoteMTA, "reply", out.reply)
 		// RFC 3461 5.2.2-5.2.3: a DSN-aware remote carries NOTIFY on and
 		// reports success itself; one that is not gets our "relayed".
@@ -497,6 +498,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 		err = o.cfg.Store.MarkSent(ctx, row.ID, now)
 
 	case out.kind == outPermanent:
+		outboundTotal.WithLabelValues("failed").Inc()
 		log.Warn("outbound: failed", "host", out.remoteMTA, "status", out.status, "error", out.text())
 		if outWants(row, "FAILURE") {
 			if rerr := o.report(ctx, row, mailbox.ActionFailed, out, now, time.Time{}); rerr != nil {
@@ -519,6 +521,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 			out.status = "4.4.7"
 		}
 		out.reason = "abandon après " + o.cfg.RetryFor.String() + " d'essais / gave up after " + o.cfg.RetryFor.String() + ": " + out.reason
+		outboundTotal.WithLabelValues("failed").Inc()
 		log.Warn("outbound: gave up", "host", out.remoteMTA, "status", out.status, "error", out.text())
 		if outWants(row, "FAILURE") {
 			if rerr := o.report(ctx, row, mailbox.ActionFailed, out, now, time.Time{}); rerr != nil {
@@ -545,6 +548,7 @@ func (o *Outbound) settle(ctx context.Context, stopping bool, row *mailbox.Outbo
 				}
 			}
 		}
+		outboundTotal.WithLabelValues("retry").Inc()
 		log.Warn("outbound: deferred", "host", out.remoteMTA, "status", out.status, "error", out.text(), "next", next)
 		err = o.cfg.Store.MarkRetry(ctx, row.ID, next, out.text(), notified)
 	}

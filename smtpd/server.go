@@ -112,6 +112,7 @@ type backend struct {
 }
 
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	sessionsTotal.WithLabelValues(string(b.door)).Inc()
 	s := &session{cfg: &b.cfg, door: b.door, conn: c, helo: c.Hostname()}
 	if addr, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
 		s.remoteIP = addr.IP.String()

@@ -116,8 +116,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 			s.cfg.Log.Info("smtp: authenticated", "address", a.Address, "remote", s.remoteIP)
 			return nil
 		case errors.Is(err, directory.ErrLocked):
+			authFailuresTotal.Inc()
 			return errLocked
 		case errors.Is(err, directory.ErrBadCredentials):
+			authFailuresTotal.Inc()
 			s.cfg.Log.Warn("smtp: authentication failed", "username", username, "remote", s.remoteIP)
 			time.Sleep(s.cfg.AuthFailureDelay)
 			return errBadCreds
@@ -243,6 +245,15 @@ func (s *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	_, err := s.tx.Deliver(ctx, r)
+	var ref *mailbox.Refusal
+	switch {
+	case err == nil:
+		messagesTotal.WithLabelValues(string(s.door), "accepted").Inc()
+	case errors.As(err, &ref):
+		messagesTotal.WithLabelValues(string(s.door), "refused").Inc()
+	default:
+		messagesTotal.WithLabelValues(string(s.door), "failed").Inc()
+	}
 	if err != nil {
 		io.Copy(io.Discard, r) // go-smtp: r must be consumed before Data returns
 	}

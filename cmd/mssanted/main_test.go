@@ -232,8 +232,10 @@ func testBinary(t *testing.T, dsn string) {
 	}
 	metrics, _ := io.ReadAll(mresp.Body)
 	mresp.Body.Close()
-	if !bytes.Contains(metrics, []byte("mssanted_build_info")) {
-		t.Errorf("metrics lack mssanted_build_info")
+	for _, m := range []string{"mssanted_build_info", "mssanted_outbound_queued 0", "mssanted_imap_connections", "mssanted_smtp_auth_failures_total"} {
+		if !bytes.Contains(metrics, []byte(m)) {
+			t.Errorf("metrics lack %s", m)
+		}
 	}
 	srv.stop(t)
 }

@@ -113,6 +113,19 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mssanted_build_info", Help: "Build of the running mssanted."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 	reg.MustRegister(build)
+	smtpd.Register(reg)
+	imapd.Register(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mssanted_outbound_queued", Help: "Messages waiting in the outbound queue for another operator.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := in.mail.QueueLen(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
