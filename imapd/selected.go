@@ -126,7 +126,11 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		case "expunge":
 			expunged[c.UID] = true
 		case "flags":
-			flagged[c.UID] = true
+			if sel.mine[c.ModSeq] {
+				delete(sel.mine, c.ModSeq)
+			} else {
+				flagged[c.UID] = true
+			}
 		}
 		sel.modseq = c.ModSeq
 	}
@@ -185,6 +189,18 @@ func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		}
 	}
 	return nil
+}
+
+// own records flag changes made by this session.
+func (sel *selected) own(changed []mailbox.Message) {
+	sel.mu.Lock()
+	defer sel.mu.Unlock()
+	if sel.mine == nil {
+		sel.mine = map[uint64]bool{}
+	}
+	for _, m := range changed {
+		sel.mine[m.ModSeq] = true
+	}
 }
 
 // seqOf returns the sequence number of a UID, 0 if unknown.
@@ -360,6 +376,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 			if err != nil {
 				return s.toIMAP(err)
 			}
+			s.sel.own(changed)
 			for _, c := range changed {
 				if m := byUID[c.UID]; m != nil {
 					m.Flags = c.Flags
@@ -460,9 +477,11 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	for _, f := range flags.Flags {
 		fl = append(fl, string(f))
 	}
-	if _, err := s.access.StoreFlags(ctx, s.sel.folder, uidsOf(ts), op, fl); err != nil {
+	changed, err := s.access.StoreFlags(ctx, s.sel.folder, uidsOf(ts), op, fl)
+	if err != nil {
 		return s.toIMAP(err)
 	}
+	s.sel.own(changed)
 	if flags.Silent {
 		return nil
 	}
@@ -474,8 +493,12 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 	for _, t := range ts {
 		seqs[t.uid] = t.seq
 	}
+	_, byUID := numSet.(imap.UIDSet)
 	for _, m := range msgs {
 		rw := w.CreateMessage(seqs[m.UID])
+		if byUID { // RFC 9051 6.4.9: a UID command's FETCH carries the UID
+			rw.WriteUID(imap.UID(m.UID))
+		}
 		rw.WriteFlags(imapFlags(m.Flags))
 		if err := rw.Close(); err != nil {
 			return err
@@ -486,6 +509,11 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 
 func (s *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
 	if s.sel.readOnly {
+		if *w == (imapserver.ExpungeWriter{}) {
+			// CLOSE (go-imap calls Expunge with a silent writer): in a
+			// read-only folder it expunges nothing and succeeds (RFC 9051 6.4.1).
+			return nil
+		}
 		return noCode(imap.ResponseCodeCannot, "Dossier ouvert en lecture seule (EXAMINE) / Mailbox is read-only")
 	}
 	ctx, cancel := ctxOp()

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"mssanted/directory"
+	"mssanted/internal/ascii"
 	"mssanted/mailbox"
 )
 
@@ -41,6 +42,10 @@ type selected struct {
 	// pending are expunges read from the changelog while the client could
 	// not be told (during FETCH, STORE, SEARCH: RFC 9051 7.5.1).
 	pending []uint32
+	// mine are the MODSEQs of flag changes this session made itself: the
+	// client already has them (or asked for silence, STORE .SILENT), so
+	// Poll does not echo them.
+	mine    map[uint64]bool
 	watch   <-chan struct{}
 	unwatch func()
 }
@@ -59,11 +64,13 @@ func ctxOp() (context.Context, context.CancelFunc) {
 }
 
 func no(text string) error {
-	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: text}
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: ascii.Fold(text)}
 }
 
+// noCode is a tagged NO with a response code; the text is folded to ASCII
+// (RFC 3501 resp-text is 7-bit; IMAP4rev1 clients would choke on UTF-8).
 func noCode(code imap.ResponseCode, text string) error {
-	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: text}
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: ascii.Fold(text)}
 }
 
 // toIMAP turns a room error into a tagged NO with a reason.
@@ -80,6 +87,8 @@ func (s *session) toIMAP(err error) error {
 		return noCode(imap.ResponseCodeAlreadyExists, "Ce dossier existe déjà / Mailbox already exists")
 	case errors.Is(err, mailbox.ErrFolderName):
 		return noCode(imap.ResponseCodeCannot, "Nom de dossier invalide / Invalid mailbox name")
+	case errors.Is(err, mailbox.ErrHasChildren):
+		return noCode(imap.ResponseCodeHasChildren, "Supprimez d'abord les sous-dossiers / Delete the subfolders first")
 	case errors.Is(err, mailbox.ErrForbidden):
 		return noCode(imap.ResponseCodeNoPerm, "Opération non permise / "+err.Error())
 	}

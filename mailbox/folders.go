@@ -18,6 +18,7 @@ var (
 	ErrFolderExists = errors.New("folder already exists")
 	ErrFolderName   = errors.New("invalid folder name")
 	ErrForbidden    = errors.New("not allowed")
+	ErrHasChildren  = errors.New("folder has subfolders")
 )
 
 // Delimiter separates the levels of folder names.
@@ -228,7 +229,7 @@ func (a *Access) DeleteFolder(ctx context.Context, name string) error {
 			return err
 		}
 		if kids > 0 {
-			return fmt.Errorf("%w: %s has subfolders", ErrForbidden, n)
+			return fmt.Errorf("%w: %s", ErrHasChildren, n)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox_id = $1`, f.ID); err != nil {
 			return err

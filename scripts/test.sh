@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-packages=(postgresql openssl ca-certificates swaks libnet-ssleay-perl postfix python3)
+packages=(postgresql openssl ca-certificates swaks libnet-ssleay-perl postfix python3 isync)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,13 +9,12 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-	"golang.org/x/text/unicode/norm"
 
 	"mssanted/directory"
+	"mssanted/internal/ascii"
 	"mssanted/mailbox"
 )
 
@@ -36,30 +35,7 @@ type session struct {
 }
 
 func smtpErr(code int, enh [3]int, fr, en string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: ascii(fr + " / " + en)}
-}
-
-// ascii folds a reply text to printable US-ASCII (RFC 5321 4.2: reply text
-// is ASCII unless SMTPUTF8 was negotiated): French accents lose their
-// marks, anything else becomes '?'.
-func ascii(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case r >= 0x20 && r < 0x7f:
-			b.WriteRune(r)
-		case unicode.Is(unicode.Mn, r):
-		case r == '«' || r == '»':
-			b.WriteByte('"')
-		case r == 'œ':
-			b.WriteString("oe")
-		case r == '’':
-			b.WriteByte('\'')
-		default:
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: ascii.Fold(fr + " / " + en)}
 }
 
 var (
@@ -79,7 +55,7 @@ func (s *session) toSMTP(err error) error {
 	}
 	var r *mailbox.Refusal
 	if errors.As(err, &r) {
-		return &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCode(r.Enhanced), Message: ascii(r.Message)}
+		return &smtp.SMTPError{Code: r.Code, EnhancedCode: smtp.EnhancedCode(r.Enhanced), Message: ascii.Fold(r.Message)}
 	}
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
