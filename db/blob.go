@@ -91,15 +91,20 @@ func (b *FSBlobs) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 		return key, n, nil
 	}
 	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", 0, fmt.Errorf("blobs: %w", err)
+	// The rename is durable once its directory is; a directory made now
+	// must itself be made durable in its parent (and so on up).
+	toSync := []string{dir}
+	if _, err := os.Stat(dir); err != nil {
+		toSync = append(toSync, filepath.Dir(dir), b.Dir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", 0, fmt.Errorf("blobs: %w", err)
+		}
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return "", 0, fmt.Errorf("blobs: rename: %w", err)
 	}
 	committed = true
-	// The rename is durable only once its directory (and a new parent) is.
-	for _, d := range []string{dir, filepath.Dir(dir), b.Dir} {
+	for _, d := range toSync {
 		if err := syncDir(d); err != nil {
 			return "", 0, err
 		}

@@ -2,6 +2,9 @@ package directory
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -30,6 +33,10 @@ func (s *Store) Authenticate(ctx context.Context, address, secret, remote string
 	if err := s.Lockout.Check(now, address, remote); err != nil {
 		return nil, err
 	}
+	if a, ok := s.authCache.check(ctx, s, address, secret, now); ok {
+		s.Lockout.Succeed(address)
+		return a, nil
+	}
 	a, ok, err := s.checkSecret(ctx, address, secret)
 	if err != nil {
 		return nil, err
@@ -41,7 +48,92 @@ func (s *Store) Authenticate(ctx context.Context, address, secret, remote string
 		return nil, ErrBadCredentials
 	}
 	s.Lockout.Succeed(address)
+	s.authCache.put(address, secret, a.ID, now)
 	return a, nil
+}
+
+// authCacheTTL is how long a successful check is remembered. A password
+// change or a disabled account clears it on this node at once; another node
+// sharing the database may accept the old password until the entry expires.
+const authCacheTTL = 5 * time.Minute
+
+// authCache remembers successful authentications for a short time, keyed by
+// an HMAC of (address, secret) under a random per-process key, so that a
+// mail client opening a connection per message (most do) does not pay an
+// argon2id computation each time (Dovecot's auth cache does the same). The
+// secret itself is never kept.
+type authCache struct {
+	mu      sync.Mutex
+	key     [32]byte
+	entries map[[32]byte]authEntry
+}
+
+type authEntry struct {
+	address string
+	id      int64
+	until   time.Time
+}
+
+func newAuthCache() *authCache {
+	c := &authCache{entries: map[[32]byte]authEntry{}}
+	rand.Read(c.key[:])
+	return c
+}
+
+func (c *authCache) mac(address, secret string) [32]byte {
+	h := hmac.New(sha256.New, c.key[:])
+	h.Write([]byte(address))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// check returns the account when (address, secret) succeeded recently and
+// the account is still enabled.
+func (c *authCache) check(ctx context.Context, s *Store, address, secret string, now time.Time) (*Account, bool) {
+	k := c.mac(address, secret)
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || now.After(e.until) || e.address != address {
+		return nil, false
+	}
+	a, err := s.ByID(ctx, e.id)
+	if err != nil || a.Disabled || a.Address != address {
+		c.forget(address)
+		return nil, false
+	}
+	return a, true
+}
+
+func (c *authCache) put(address, secret string, id int64, now time.Time) {
+	k := c.mac(address, secret)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= 10000 {
+		for key, e := range c.entries {
+			if now.After(e.until) {
+				delete(c.entries, key)
+			}
+		}
+		if len(c.entries) >= 10000 {
+			c.entries = map[[32]byte]authEntry{}
+		}
+	}
+	c.entries[k] = authEntry{address: address, id: id, until: now.Add(authCacheTTL)}
+}
+
+// forget drops every remembered secret of an address.
+func (c *authCache) forget(address string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.address == address {
+			delete(c.entries, k)
+		}
+	}
 }
 
 func (s *Store) checkSecret(ctx context.Context, address, secret string) (*Account, bool, error) {

@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -32,7 +34,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := idKey([]byte(pw), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		argonMemoryKiB, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -65,8 +67,27 @@ func CheckPassword(hash, pw string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	if m > 1<<20 || t > 16 || len(want) > 64 {
+		return false, errBadHash // refuse parameters that would make one check a denial of service
+	}
+	got := idKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// argonSlots bounds the argon2id computations running at once to the
+// number of cores: each takes 19 MiB and a core for tens of milliseconds,
+// and a burst of logins beyond that only queues (and would otherwise grow
+// memory without bound).
+var argonSlots = make(chan struct{}, runtime.NumCPU())
+
+// argonRuns counts argon2id computations (tests check the auth cache).
+var argonRuns atomic.Int64
+
+func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	argonRuns.Add(1)
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(pw, salt, t, m, p, n)
 }
 
 // dummyHash is checked against when an address is unknown, so that the

@@ -23,8 +23,9 @@ type Store struct {
 	ca    *certs.Authority
 	certs *certs.Registry
 	// Lockout throttles authentication failures (shared by SMTP, IMAP, web).
-	Lockout *Lockout
-	now     func() time.Time
+	Lockout   *Lockout
+	authCache *authCache
+	now       func() time.Time
 }
 
 // New returns the directory store. ca and reg may both be nil (no S/MIME
@@ -33,7 +34,7 @@ func New(d *db.DB, ca *certs.Authority, reg *certs.Registry, lock *Lockout) *Sto
 	if lock == nil {
 		lock = NewLockout(DefaultLockoutPolicy)
 	}
-	return &Store{db: d, ca: ca, certs: reg, Lockout: lock, now: time.Now}
+	return &Store{db: d, ca: ca, certs: reg, Lockout: lock, authCache: newAuthCache(), now: time.Now}
 }
 
 // AddDomain declares a domain the instance serves. Adding it again with the
@@ -350,7 +351,9 @@ func (s *Store) SetPassword(ctx context.Context, address, password string) error
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, address, `password_hash = $2`, hash)
+	err = s.update(ctx, address, `password_hash = $2`, hash)
+	s.authCache.forget(strings.ToLower(strings.TrimSpace(address))) // after the update: no old secret can be cached again
+	return err
 }
 
 // SetDisabled disables or re-enables an account. A disabled account cannot
@@ -361,7 +364,9 @@ func (s *Store) SetDisabled(ctx context.Context, address string, disabled bool) 
 		now := db.Micros(s.now())
 		at = &now
 	}
-	return s.update(ctx, address, `disabled_at = $2`, at)
+	err := s.update(ctx, address, `disabled_at = $2`, at)
+	s.authCache.forget(strings.ToLower(strings.TrimSpace(address)))
+	return err
 }
 
 func (s *Store) update(ctx context.Context, address, set string, arg any) error {

@@ -241,6 +241,17 @@ func testAuthenticate(t *testing.T, d *db.DB) {
 	if a, err := s.Authenticate(ctx, "Auth@hopital.example", pw, "192.0.2.1"); err != nil || a.Address != "auth@hopital.example" {
 		t.Fatalf("good password: %v, %v", a, err)
 	}
+	// The same login again is answered from the cache, without argon2id.
+	before := argonRuns.Load()
+	if _, err := s.Authenticate(ctx, "auth@hopital.example", pw, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if argonRuns.Load() != before {
+		t.Error("a repeated successful login ran argon2id again")
+	}
+	if _, err := s.Authenticate(ctx, "auth@hopital.example", pw+"x", "192.0.2.1"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("wrong password with a cached entry: %v", err)
+	}
 	app, err := s.AddAppPassword(ctx, "auth@hopital.example", "Thunderbird")
 	if err != nil {
 		t.Fatal(err)
