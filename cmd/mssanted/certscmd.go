@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -17,16 +18,30 @@ import (
 // crlValidity is how long a CRL written by the CLI stays current.
 const crlValidity = 7 * 24 * time.Hour
 
+// expiryWarning is how long before expiry a certificate is flagged, in
+// `certs list` and in the log at start-up.
+const expiryWarning = 30 * 24 * time.Hour
+
 func cmdCerts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("certs: list, issue, revoke, export or crl")
+		return usagef("certs: list, issue, revoke, export, import-recipient or crl")
 	}
 	verb := args[0]
 	fs, data := newFlags("certs "+verb, stderr)
 	address := fs.String("address", "", "mailbox address")
 	serial := fs.String("serial", "", "revoke: certificate serial (hex) instead of --address")
 	reason := fs.Int("reason", 0, "revoke: RFC 5280 reason code (0 unspecified, 1 key compromise, 4 superseded, 5 cessation)")
-	if err := parse(fs, args[1:]); err != nil {
+	var file string
+	if verb == "import-recipient" {
+		// mssanted certs import-recipient --address A FILE.pem
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{err}
+		}
+		if fs.NArg() != 1 {
+			return usagef("certs import-recipient: one PEM file is required")
+		}
+		file = fs.Arg(0)
+	} else if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	in, err := openInstance(ctx, *data)
@@ -51,6 +66,8 @@ func cmdCerts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				state = "revoked " + e.RevokedAt.Format(time.DateOnly)
 			} else if time.Now().After(e.NotAfter) {
 				state = "expired"
+			} else if left := time.Until(e.NotAfter); left < expiryWarning {
+				state = fmt.Sprintf("expires in %d days", int(left.Hours()/24))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Serial, e.Kind, e.Subject, e.Address, e.NotAfter.Format(time.DateOnly), state)
 		}
@@ -88,6 +105,28 @@ func cmdCerts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stdout, "issued %s for %s, valid until %s\n", iss.Serial(), a.Address, iss.Cert.NotAfter.Format(time.DateOnly))
+		return nil
+	case "import-recipient":
+		if *address == "" {
+			return usagef("certs import-recipient: --address is required")
+		}
+		body, err := os.ReadFile(file)
+		if err != nil {
+			return usageError{err}
+		}
+		anchors, err := in.anchors()
+		if err != nil {
+			return err
+		}
+		c, err := in.certs.ImportRecipient(ctx, *address, body, anchors, filepath.Base(file))
+		if errors.Is(err, certs.ErrInvalidCert) {
+			return usagef("%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "imported the certificate of %s (%s), valid until %s: mail to it will be encrypted\n",
+			*address, c.Subject.String(), c.NotAfter.Format(time.DateOnly))
 		return nil
 	case "revoke":
 		switch {

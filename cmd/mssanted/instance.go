@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -87,6 +88,22 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 }
 
 func (in *instance) Close() error { return in.db.Close() }
+
+// anchors are the roots other operators' certificates must chain to: the
+// instance CA and the PEM files of tls.anchors.
+func (in *instance) anchors() (*x509.CertPool, error) {
+	pool := in.ca.CAPool()
+	if len(in.cfg.TLS.Anchors) > 0 {
+		extra, err := certs.LoadAnchors(in.cfg.TLS.Anchors...)
+		if err != nil {
+			return nil, fmt.Errorf("tls.anchors: %w", err)
+		}
+		for _, c := range extra {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
+}
 
 // initialize creates a data directory: PKI, database, served domains, and
 // the configuration last, since its presence is what marks the directory as

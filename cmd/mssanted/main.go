@@ -34,6 +34,7 @@ usage:
                  --name N --password-stdin [role flags]
   mssanted user list|passwd|disable|enable|app-password --data DIR ...
   mssanted certs list|issue|revoke|export|crl --data DIR [--address A]
+  mssanted certs import-recipient --data DIR --address A FILE.pem
   mssanted trust import --data DIR FILE.xml | trust list --data DIR [--domain D]
   mssanted queue list|retry|drop --data DIR [--state queued|sent|failed] [--id N]
   mssanted version

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"mssanted/certs"
 	"mssanted/imapd"
 	"mssanted/smtpd"
 	"mssanted/web"
@@ -138,14 +137,13 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	}
 	metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
-	anchors := in.ca.CAPool()
-	if len(in.cfg.TLS.Anchors) > 0 {
-		extra, err := certs.LoadAnchors(in.cfg.TLS.Anchors...)
-		if err != nil {
-			return fmt.Errorf("serve: tls.anchors: %w", err)
-		}
-		for _, c := range extra {
-			anchors.AddCert(c)
+	anchors, err := in.anchors()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if soon, err := in.certs.Expiring(context.Background(), time.Now().Add(expiryWarning)); err == nil {
+		for _, e := range soon {
+			log.Warn("certificate expires soon", "kind", e.Kind, "subject", e.Subject, "address", e.Address, "not_after", e.NotAfter)
 		}
 	}
 	pipeline := in.pipeline(log)
