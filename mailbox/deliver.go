@@ -91,6 +91,9 @@ type Pipeline struct {
 	// OnQueued, when set, is called after a commit that queued mail for
 	// another operator (the outbound sender's Kick).
 	OnQueued func()
+	// SMIME, when set, verifies and decrypts incoming S/MIME and seals
+	// outgoing mail (Seal).
+	SMIME *SMIME
 }
 
 // Transaction is one message on its way: Begin, AddRecipient for each RCPT,
@@ -188,12 +191,30 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 		fmt.Fprintf(&prepend, "X-MSS-NIL: %s\r\n", p.Product)
 	}
 
-	// One pass over the data: into the blob store (fsynced there) and
-	// through the de-duplication hash of exactly what the client sent.
 	dh := sha256.New()
 	io.WriteString(dh, t.env.From+"\x00")
 	dh.Write(rawHeader)
-	key, size, err := p.Store.blobs.Put(ctx, io.MultiReader(&prepend, bytes.NewReader(rawHeader), io.TeeReader(br, dh)))
+	var body io.Reader = io.TeeReader(br, dh)
+	var sm *smimeResult
+	if t.p.SMIME != nil && isSMIME(&hdr) {
+		// S/MIME is opened whole (bounded by the SMTP size limit), then
+		// stored decrypted; the original CMS is kept beside it as evidence.
+		rest, err := io.ReadAll(body)
+		if err != nil {
+			return nil, fmt.Errorf("mailbox: read: %w", err)
+		}
+		msg, res, err := t.openSMIME(ctx, append(append([]byte{}, rawHeader...), rest...))
+		if err != nil {
+			return nil, err
+		}
+		sm = res
+		fmt.Fprintf(&prepend, "X-MSS-SMIME: %s\r\n", res.header)
+		rawHeader, body = nil, bytes.NewReader(msg)
+	}
+
+	// One pass over the data: into the blob store (fsynced there) and
+	// through the de-duplication hash of exactly what the client sent.
+	key, size, err := p.Store.blobs.Put(ctx, io.MultiReader(&prepend, bytes.NewReader(rawHeader), body))
 	if err != nil {
 		var re *Refusal
 		if errors.As(err, &re) {
@@ -210,6 +231,17 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 		subject:   decodeHeader(hdr.Get("Subject")),
 		from:      decodeHeader(hdr.Get("From")),
 		trace:     t.traceValue(),
+	}
+	if sm != nil {
+		meta.smimeSigned, meta.smimeVerified, meta.smimeEncrypted = sm.signed, sm.verified, sm.encrypted
+		meta.smimeSigner, meta.smimeProblem = sm.signer, sm.problem
+		if len(sm.evidence) > 0 {
+			ek, _, err := p.Store.blobs.Put(ctx, bytes.NewReader(sm.evidence))
+			if err != nil {
+				return nil, fmt.Errorf("mailbox: store S/MIME evidence: %w", err)
+			}
+			meta.evidence = ek
+		}
 	}
 	reports, err := t.reportsOwed(ctx, &hdr, msgID, now)
 	if err != nil {

@@ -483,8 +483,10 @@ func copyMessages(ctx context.Context, tx *sql.Tx, d *db.DB, from, to int64, uid
 		var st stored
 		var flags string
 		err := tx.QueryRowContext(ctx, `SELECT account_id, flags, blob_key, size, internal_date, envelope_from, message_id, in_reply_to,
-			subject, from_header, trace FROM messages WHERE id = $1`, m.ID).Scan(&st.accountID, &flags, &st.blobKey, &st.size,
-			&st.internalDate, &st.envelopeFrom, &st.messageID, &st.inReplyTo, &st.subject, &st.from, &st.trace)
+			subject, from_header, trace, smime_signed, smime_verified, smime_encrypted, smime_signer, smime_problem, evidence_blob
+			FROM messages WHERE id = $1`, m.ID).Scan(&st.accountID, &flags, &st.blobKey, &st.size,
+			&st.internalDate, &st.envelopeFrom, &st.messageID, &st.inReplyTo, &st.subject, &st.from, &st.trace,
+			&st.smimeSigned, &st.smimeVerified, &st.smimeEncrypted, &st.smimeSigner, &st.smimeProblem, &st.evidence)
 		if err != nil {
 			return nil, err
 		}

@@ -94,10 +94,12 @@ func appendMessage(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored) (int64,
 	var id int64
 	flags := splitFlags(m.flags)
 	err = tx.QueryRowContext(ctx, `INSERT INTO messages (account_id, mailbox_id, uid, modseq, flags, seen, deleted, blob_key, size, internal_date,
-		envelope_from, message_id, in_reply_to, subject, from_header, trace)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
+		envelope_from, message_id, in_reply_to, subject, from_header, trace,
+		smime_signed, smime_verified, smime_encrypted, smime_signer, smime_problem, evidence_blob)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
 		m.accountID, m.mailboxID, uid, modseq, m.flags, hasFlag(flags, FlagSeen), hasFlag(flags, FlagDeleted), m.blobKey, m.size, m.internalDate,
-		m.envelopeFrom, m.messageID, m.inReplyTo, m.subject, m.from, m.trace).Scan(&id)
+		m.envelopeFrom, m.messageID, m.inReplyTo, m.subject, m.from, m.trace,
+		m.smimeSigned, m.smimeVerified, m.smimeEncrypted, m.smimeSigner, m.smimeProblem, m.evidence).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("mailbox: insert message: %w", err)
 	}
@@ -118,6 +120,10 @@ type stored struct {
 	envelopeFrom         string
 	messageID, inReplyTo string
 	subject, from, trace string
+
+	smimeSigned, smimeVerified, smimeEncrypted bool
+	smimeSigner, smimeProblem                  string
+	evidence                                   string // blob key of the original CMS
 }
 
 // Watch returns a channel that receives a value (coalesced) whenever a
@@ -209,6 +215,10 @@ type Summary struct {
 	From         string
 	BlobKey      string
 	Trace        string
+	// What S/MIME said: the web app shows "signé par …, vérifié".
+	SMIMESigned, SMIMEVerified, SMIMEEncrypted bool
+	SMIMESigner, SMIMEProblem                  string
+	EvidenceBlob                               string
 }
 
 // Inbox lists the messages of an account's INBOX in UID order. Callers are
@@ -216,7 +226,8 @@ type Summary struct {
 // the authenticated account (or an ORG mailbox it is staff of).
 func (s *Store) Inbox(ctx context.Context, accountID int64) ([]Summary, error) {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.id, m.mailbox_id, m.uid, m.flags, m.size, m.internal_date, m.envelope_from,
-		m.message_id, m.subject, m.from_header, m.blob_key, m.trace
+		m.message_id, m.subject, m.from_header, m.blob_key, m.trace,
+		m.smime_signed, m.smime_verified, m.smime_encrypted, m.smime_signer, m.smime_problem, m.evidence_blob
 		FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
 		WHERE b.account_id = $1 AND b.name = 'INBOX' ORDER BY m.uid`, accountID)
 	if err != nil {
@@ -227,7 +238,8 @@ func (s *Store) Inbox(ctx context.Context, accountID int64) ([]Summary, error) {
 	for rows.Next() {
 		var m Summary
 		if err := rows.Scan(&m.ID, &m.MailboxID, &m.UID, &m.Flags, &m.Size, &m.InternalDate, &m.EnvelopeFrom,
-			&m.MessageID, &m.Subject, &m.From, &m.BlobKey, &m.Trace); err != nil {
+			&m.MessageID, &m.Subject, &m.From, &m.BlobKey, &m.Trace,
+			&m.SMIMESigned, &m.SMIMEVerified, &m.SMIMEEncrypted, &m.SMIMESigner, &m.SMIMEProblem, &m.EvidenceBlob); err != nil {
 			return nil, err
 		}
 		out = append(out, m)

@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -58,7 +59,10 @@ type OutboundConfig struct {
 	Lease time.Duration
 	Poll  time.Duration    // how often to look for due rows without a Kick; default 30s
 	Now   func() time.Time // default time.Now
-	Log   *slog.Logger
+	// Seal, when set, signs and encrypts each message for its recipient
+	// before it leaves (mailbox.Pipeline.Seal).
+	Seal func(ctx context.Context, from, rcpt string, raw []byte) ([]byte, error)
+	Log  *slog.Logger
 }
 
 // Outbound delivers the outbound queue. Start it with Run.
@@ -297,6 +301,23 @@ func (o *Outbound) try(ctx context.Context, t outTarget, row *mailbox.Outbound) 
 		return temp("4.3.0", "lecture du message impossible / cannot read the message: "+err.Error())
 	}
 	defer blob.Close()
+	var body io.Reader = blob
+	if o.cfg.Seal != nil {
+		raw, err := io.ReadAll(blob)
+		if err != nil {
+			return temp("4.3.0", "lecture du message impossible / cannot read the message: "+err.Error())
+		}
+		sealed, err := o.cfg.Seal(ctx, row.EnvelopeFrom, row.Rcpt, raw)
+		if errors.Is(err, mailbox.ErrEncryptionRequired) {
+			// RFC 3463 X.7.10: the domain's policy forbids sending in clear.
+			return outcome{kind: outPermanent, status: "5.7.10",
+				reason: "chiffrement exigé pour ce domaine et certificat du destinataire inconnu / encryption required and the recipient's certificate is unknown"}
+		}
+		if err != nil {
+			return temp("4.7.0", "signature ou chiffrement impossible / cannot sign or encrypt: "+err.Error())
+		}
+		body = bytes.NewReader(sealed)
+	}
 
 	d := net.Dialer{Timeout: outDialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", t.addr)
@@ -403,7 +424,7 @@ func (o *Outbound) try(ctx context.Context, t outTarget, row *mailbox.Outbound) 
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := io.Copy(w, blob); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		return fail(err)
 	}
 	resp, err := w.CloseWithResponse()

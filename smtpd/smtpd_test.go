@@ -30,6 +30,7 @@ const pw = "correct horse battery"
 // env is an instance with its three SMTP listeners on ephemeral ports.
 type env struct {
 	t                   testing.TB
+	d                   *db.DB
 	ca                  *certs.Authority
 	dir                 *directory.Store
 	store               *mailbox.Store
@@ -75,7 +76,7 @@ func newEnv(t testing.TB, lock *directory.Lockout) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cert, err := ca.ServerCertificate()
 	must(t, err)
-	e := &env{t: t, ca: ca, dir: dir, store: store, roots: ca.CAPool()}
+	e := &env{t: t, d: d, ca: ca, dir: dir, store: store, roots: ca.CAPool()}
 	e.cfg = smtpd.Config{
 		Hostname: "mail.hopital.example",
 		TLS:      &tls.Config{Certificates: []tls.Certificate{cert}},

@@ -55,6 +55,14 @@ type Config struct {
 		DelayNoticeAfter Duration          `toml:"delay_notice_after"`
 		Workers          int               `toml:"workers"`
 	} `toml:"outbound"`
+	SMIME struct {
+		InvalidSignature        string            `toml:"invalid_signature"`
+		InvalidSignatureDomains map[string]string `toml:"invalid_signature_domains"`
+		RequireEncryption       []string          `toml:"require_encryption"`
+		SignWith                string            `toml:"sign_with"`
+		Cipher                  string            `toml:"cipher"`
+		OAEP                    bool              `toml:"oaep"`
+	} `toml:"smime"`
 	Auth struct {
 		LockoutFailures int      `toml:"lockout_failures"`
 		LockoutWindow   Duration `toml:"lockout_window"`
@@ -110,6 +118,11 @@ func DefaultConfig(domain, patientDomain string) Config {
 	c.Outbound.RetryFor = Duration{96 * time.Hour}
 	c.Outbound.DelayNoticeAfter = Duration{4 * time.Hour}
 	c.Outbound.Workers = 4
+	c.SMIME.InvalidSignature = "reject"
+	c.SMIME.InvalidSignatureDomains = map[string]string{}
+	c.SMIME.RequireEncryption = []string{}
+	c.SMIME.SignWith = "mailbox"
+	c.SMIME.Cipher = "aes-256-gcm"
 	c.Auth.LockoutFailures = 10
 	c.Auth.LockoutWindow = Duration{5 * time.Minute}
 	c.Auth.LockoutDuration = Duration{15 * time.Minute}
@@ -180,6 +193,20 @@ retry_for = {{q .Outbound.RetryFor.String}}
 delay_notice_after = {{q .Outbound.DelayNoticeAfter.String}}
 # Concurrent outbound deliveries.
 workers = {{.Outbound.Workers}}
+
+[smime]
+# A message from the trust space whose S/MIME signature does not verify: "reject" (5.7.7) or "mark" (stored, flagged).
+invalid_signature = {{q .SMIME.InvalidSignature}}
+# Per-domain exceptions: domain = "reject" | "mark".
+invalid_signature_domains = {{routes .SMIME.InvalidSignatureDomains}}
+# Recipient domains mail never leaves in clear: without their certificate it bounces (DSN, 5.7.10).
+require_encryption = {{list .SMIME.RequireEncryption}}
+# Outbound signature: "mailbox" (the sender's certificate) or "operator" (the instance's TLS certificate).
+sign_with = {{q .SMIME.SignWith}}
+# Content encryption: aes-256-gcm, aes-128-gcm (AuthEnvelopedData) or aes-256-cbc, aes-128-cbc (EnvelopedData).
+cipher = {{q .SMIME.Cipher}}
+# RSA key transport: true for RSAES-OAEP, false for PKCS #1 v1.5 (understood by every peer).
+oaep = {{.SMIME.OAEP}}
 
 [auth]
 # Failed authentications (per account and per client address) that lock ...
@@ -272,6 +299,23 @@ func (c Config) validate() error {
 	}
 	if c.Outbound.Workers < 1 {
 		return fmt.Errorf("config: outbound.workers must be at least 1")
+	}
+	okPolicy := func(v string) bool { return v == "reject" || v == "mark" }
+	if !okPolicy(c.SMIME.InvalidSignature) {
+		return fmt.Errorf("config: smime.invalid_signature must be reject or mark")
+	}
+	for d, v := range c.SMIME.InvalidSignatureDomains {
+		if !okPolicy(v) {
+			return fmt.Errorf("config: smime.invalid_signature_domains.%s must be reject or mark", d)
+		}
+	}
+	if c.SMIME.SignWith != "mailbox" && c.SMIME.SignWith != "operator" {
+		return fmt.Errorf("config: smime.sign_with must be mailbox or operator")
+	}
+	switch c.SMIME.Cipher {
+	case "aes-256-gcm", "aes-128-gcm", "aes-256-cbc", "aes-128-cbc":
+	default:
+		return fmt.Errorf("config: smime.cipher must be aes-256-gcm, aes-128-gcm, aes-256-cbc or aes-128-cbc")
 	}
 	if c.Auth.LockoutFailures < 1 {
 		return fmt.Errorf("config: auth.lockout_failures must be at least 1")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"mssanted/certs"
 	"mssanted/db"
@@ -30,9 +32,40 @@ type instance struct {
 }
 
 // pipeline is the delivery pipeline every door hands messages to.
-func (in *instance) pipeline(log *slog.Logger) *mailbox.Pipeline {
+func (in *instance) pipeline(log *slog.Logger) (*mailbox.Pipeline, error) {
+	anchors, err := in.anchors()
+	if err != nil {
+		return nil, err
+	}
+	op, err := in.ca.ServerCertificate()
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := op.PrivateKey.(crypto.Signer)
+	if !ok || op.Leaf == nil {
+		return nil, fmt.Errorf("operator certificate: no usable key")
+	}
+	cfg := in.cfg.SMIME
+	require := map[string]bool{}
+	for _, d := range cfg.RequireEncryption {
+		require[strings.ToLower(d)] = true
+	}
 	return &mailbox.Pipeline{Store: in.mail, Dir: in.dir, Hostname: in.cfg.Instance.Hostname,
-		Product: "mssanted/" + version, Log: log}
+		Product: "mssanted/" + version, Log: log,
+		SMIME: &mailbox.SMIME{
+			Certs: in.certs, Roots: anchors,
+			RejectInvalid: func(domain string) bool {
+				if v, ok := cfg.InvalidSignatureDomains[domain]; ok {
+					return v == "reject"
+				}
+				return cfg.InvalidSignature == "reject"
+			},
+			Operator:          &certs.KeyPair{Cert: op.Leaf, Key: signer},
+			SignWithOperator:  cfg.SignWith == "operator",
+			Cipher:            certs.Cipher(cfg.Cipher),
+			OAEP:              cfg.OAEP,
+			RequireEncryption: func(domain string) bool { return require[domain] },
+		}}, nil
 }
 
 func pkiDir(dataDir string) string { return filepath.Join(dataDir, "pki") }

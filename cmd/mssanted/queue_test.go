@@ -45,7 +45,12 @@ func TestQueueCommands(t *testing.T) {
 		in.Close()
 		t.Fatal(err)
 	}
-	tx := in.pipeline(slog.New(slog.NewTextHandler(io.Discard, nil))).Begin(mailbox.Envelope{Door: mailbox.Submission, From: doc.Address, Auth: doc, TLS: "TLS 1.3"})
+	pl, err := in.pipeline(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		in.Close()
+		t.Fatal(err)
+	}
+	tx := pl.Begin(mailbox.Envelope{Door: mailbox.Submission, From: doc.Address, Auth: doc, TLS: "TLS 1.3"})
 	if err := tx.AddRecipient(ctx, mailbox.Recipient{Address: "b@autre.example"}); err != nil {
 		in.Close()
 		t.Fatal(err)

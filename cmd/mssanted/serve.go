@@ -146,12 +146,15 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 			log.Warn("certificate expires soon", "kind", e.Kind, "subject", e.Subject, "address", e.Address, "not_after", e.NotAfter)
 		}
 	}
-	pipeline := in.pipeline(log)
+	pipeline, err := in.pipeline(log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	outbound := smtpd.NewOutbound(smtpd.OutboundConfig{
 		Store: in.mail, Pipeline: pipeline, Hostname: in.cfg.Instance.Hostname,
 		ClientCert: cert, RootCAs: anchors, Routes: in.cfg.Outbound.Routes, DNS: in.cfg.Outbound.DNS,
 		RetryFor: in.cfg.Outbound.RetryFor.Duration, DelayNoticeAfter: in.cfg.Outbound.DelayNoticeAfter.Duration,
-		Workers: in.cfg.Outbound.Workers, Log: log,
+		Workers: in.cfg.Outbound.Workers, Log: log, Seal: pipeline.Seal,
 	})
 	pipeline.OnQueued = outbound.Kick
 	smtpConf := smtpd.Config{
