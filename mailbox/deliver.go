@@ -144,10 +144,18 @@ func (t *Transaction) AddRecipient(ctx context.Context, r Recipient) error {
 			return err
 		}
 		r.account = a
+		if err := t.checkRules(ctx, &r); err != nil {
+			return err
+		}
 	} else if t.env.Door == MX {
 		// RFC 5321 3.6.2: an MX relays for nobody. Only our own
 		// authenticated users (and our own reports) go to other operators.
 		return refuse(550, 5, 7, 1, "Relais refusé : "+addr+" n'est pas servi ici", "Relaying denied: "+addr+" is not served here")
+	}
+	if r.account == nil {
+		if err := t.checkRules(ctx, &r); err != nil {
+			return err
+		}
 	}
 	t.seen[addr] = true
 	t.rcpts = append(t.rcpts, r)
@@ -247,6 +255,13 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	snd := party{}
+	if t.env.Door != System {
+		if snd, err = t.sender(ctx); err != nil {
+			return nil, err
+		}
+	}
+	closing := isClosing(meta.subject, hdr.Get("X-Mss-Mes"))
 	res := &Result{MessageID: msgID}
 	var touched []int64
 	err = p.Store.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -257,18 +272,24 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 					ret: t.env.Ret, blobKey: key, size: size, now: now}); err != nil {
 					return err
 				}
+				if err := recordConversation(ctx, tx, snd, party{address: r.Address}, 0, meta.subject, false, now); err != nil {
+					return err
+				}
 				res.Queued = append(res.Queued, r.Address)
 				continue
 			}
 			m := meta
 			m.accountID = r.account.ID
-			mb, dup, err := deliverLocal(ctx, tx, p.Store.db, &m, dedupe)
+			mb, row, dup, err := deliverLocal(ctx, tx, p.Store.db, &m, dedupe)
 			if err != nil {
 				return err
 			}
 			if dup {
 				res.Duplicates = append(res.Duplicates, r.Address)
 				continue
+			}
+			if err := recordConversation(ctx, tx, snd, party{address: r.Address, account: r.account}, row, meta.subject, closing, now); err != nil {
+				return err
 			}
 			touched = append(touched, mb)
 			res.Delivered = append(res.Delivered, r.Address)
@@ -299,28 +320,28 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 
 // deliverLocal files one copy in the account's INBOX unless it already
 // has this exact message; it returns the folder touched.
-func deliverLocal(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored, dedupe string) (int64, bool, error) {
+func deliverLocal(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored, dedupe string) (int64, int64, bool, error) {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE account_id = $1 AND dedupe_key = $2`, m.accountID, dedupe).Scan(&n); err != nil {
-		return 0, false, fmt.Errorf("mailbox: dedupe: %w", err)
+		return 0, 0, false, fmt.Errorf("mailbox: dedupe: %w", err)
 	}
 	if n > 0 {
-		return 0, true, nil
+		return 0, 0, true, nil
 	}
 	inbox, err := ensureFolders(ctx, tx, m.accountID)
 	if err != nil {
-		return 0, false, err
+		return 0, 0, false, err
 	}
 	m.mailboxID = inbox
 	id, err := appendMessage(ctx, tx, d, m)
 	if err != nil {
-		return 0, false, err
+		return 0, 0, false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (account_id, dedupe_key, message_row, at) VALUES ($1, $2, $3, $4)`,
 		m.accountID, dedupe, id, db.Now()); err != nil {
-		return 0, false, fmt.Errorf("mailbox: record delivery: %w", err)
+		return 0, 0, false, fmt.Errorf("mailbox: record delivery: %w", err)
 	}
-	return inbox, false, nil
+	return inbox, id, false, nil
 }
 
 // readHeaderBlock reads the header section, up to and including the blank

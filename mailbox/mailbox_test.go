@@ -288,3 +288,8 @@ func testQueue(t *testing.T, d *db.DB) {
 		t.Fatalf("drop twice: %v", err)
 	}
 }
+
+// dbtestSuite runs one case on both backends.
+func dbtestSuite(t *testing.T, name string, run func(*testing.T, *db.DB)) {
+	dbtest.Suite(t, []dbtest.Case{{Name: name, Run: run}})
+}

@@ -122,7 +122,7 @@ func (p *Pipeline) commitSystem(ctx context.Context, tx *sql.Tx, sm *SystemMessa
 	}
 	m := stored{accountID: sm.Rcpt.account.ID, blobKey: sm.BlobKey, size: sm.Size, internalDate: db.Micros(now),
 		messageID: sm.MessageID, subject: sm.Subject, from: sm.From, trace: "door=system"}
-	mb, _, err := deliverLocal(ctx, tx, p.Store.db, &m, sm.BlobKey)
+	mb, _, _, err := deliverLocal(ctx, tx, p.Store.db, &m, sm.BlobKey)
 	if err != nil {
 		return nil, err
 	}
