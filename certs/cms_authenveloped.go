@@ -359,8 +359,22 @@ func (env *envelope) open(cc contentCipher, cek []byte) ([]byte, error) {
 		s := cryptobyte.String(env.cea.params)
 		var seq, nonce cryptobyte.String
 		icv := int64(12)
-		if !s.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1(&nonce, cbasn1.OCTET_STRING) ||
-			(!seq.Empty() && !seq.ReadASN1Integer(&icv)) || !seq.Empty() {
+		nonceTag := cbasn1.OCTET_STRING
+		if !env.auth && s.PeekASN1Tag(cbasn1.Tag(16)) {
+			// github.com/smallstep/pkcs7 (and go.mozilla.org/pkcs7) wrap
+			// the parameters in a primitive-tagged SEQUENCE (0x10) and
+			// tag the nonce [4] IMPLICIT: accepted from EnvelopedData,
+			// where only they put GCM.
+			var outer cryptobyte.String
+			if !s.ReadASN1(&outer, cbasn1.Tag(16)) {
+				return nil, malformed("GCM parameters")
+			}
+			s, nonceTag = outer, cbasn1.Tag(4).ContextSpecific()
+		}
+		if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
+			return nil, malformed("GCM parameters")
+		}
+		if !seq.ReadASN1(&nonce, nonceTag) || (!seq.Empty() && !seq.ReadASN1Integer(&icv)) || !seq.Empty() {
 			return nil, malformed("GCM parameters")
 		}
 		if len(nonce) != 12 || icv < 12 || icv > 16 {
@@ -387,7 +401,8 @@ func (env *envelope) open(cc contentCipher, cek []byte) ([]byte, error) {
 		} else {
 			// GCM inside EnvelopedData, tag appended to the ciphertext:
 			// not in any RFC, but what go.mozilla.org/pkcs7 and its forks
-			// write; accepted on input only.
+			// write (with their own parameter encoding, above); accepted
+			// on input only.
 			sealed = env.ciphertext
 		}
 		pt, err := aead.Open(nil, nonce, sealed, aad)

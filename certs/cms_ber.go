@@ -18,8 +18,9 @@ const (
 	// about 15 deep; 64 leaves room and stops a stack of 0x30 0x80 pairs.
 	maxBERDepth = 64
 	// maxBERNodes bounds the memory spent on a pathological input made of
-	// millions of empty elements (a node costs ~80 bytes).
-	maxBERNodes = 1 << 20
+	// millions of empty elements (a node costs ~110 bytes). A 50 MB
+	// message streamed in OpenSSL's 1 KB chunks has ~50,000 nodes.
+	maxBERNodes = 1 << 18
 )
 
 var errBER = errors.New("BER: malformed encoding")

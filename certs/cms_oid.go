@@ -47,8 +47,6 @@ var (
 	// Key transport (RFC 3370 section 4.2.1, RFC 3560 / RFC 8017 A.2.1).
 	oidRSAESOAEP  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 7}
 	oidPSpecified = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 9}
-	oidX25519     = asn1.ObjectIdentifier{1, 3, 101, 110}
-	oidX448       = asn1.ObjectIdentifier{1, 3, 101, 111}
 
 	// Content encryption (RFC 3565 section 4.1, RFC 5084 section 3.2).
 	oidAES128CBC = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 2}
@@ -73,9 +71,6 @@ var (
 	oidCofactorDHSHA256KDF = asn1.ObjectIdentifier{1, 3, 132, 1, 14, 1}
 	oidCofactorDHSHA384KDF = asn1.ObjectIdentifier{1, 3, 132, 1, 14, 2}
 	oidCofactorDHSHA512KDF = asn1.ObjectIdentifier{1, 3, 132, 1, 14, 3}
-	oidNamedCurveP256      = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
-	oidNamedCurveP384      = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
-	oidNamedCurveP521      = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
 )
 
 // digestByOID maps the digest algorithms accepted on input. SHA-1 is

@@ -143,10 +143,12 @@ func parseContentInfo(ber []byte) (*contentInfo, error) {
 	return ci, nil
 }
 
-// readOctets reads an OCTET STRING that BER may have split (the DER pass
-// joins universal constructed strings, but an IMPLICIT [n] string stays
-// constructed with OCTET STRING pieces inside: RFC 5652 6.1's
-// encryptedContent as OpenSSL streams it).
+// readImplicitOctets reads an optional [tag] IMPLICIT OCTET STRING that
+// BER may have split: the DER pass joins universal constructed strings,
+// but an implicitly tagged one stays constructed with OCTET STRING pieces
+// inside (RFC 5652 section 6.1's encryptedContent as OpenSSL streams it).
+// It returns the octets, whether the element was present, and false when
+// it is malformed.
 func readImplicitOctets(s *cryptobyte.String, tag int) ([]byte, bool, bool) {
 	prim := cbasn1.Tag(tag).ContextSpecific()
 	cons := cbasn1.Tag(tag).Constructed().ContextSpecific()

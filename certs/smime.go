@@ -178,7 +178,7 @@ func open(raw []byte, o OpenOptions) (*Opened, error) {
 		o.Now = time.Now()
 	}
 	op := &opener{o: o, res: res, from: fromAddresses(top), verified: true}
-	stored, err := op.entity(raw, 0)
+	stored, err := op.entity(top, 0)
 	if err != nil {
 		res.Message = raw
 		res.Verified = false
@@ -236,10 +236,10 @@ type opener struct {
 	verified bool // no signature layer failed
 }
 
-// entity unwraps one S/MIME layer of e and recurses into what it holds;
+// entity unwraps one S/MIME layer of ent and recurses into what it holds;
 // it returns the entity to store.
-func (op *opener) entity(e []byte, depth int) ([]byte, error) {
-	ent := parseEntity(e)
+func (op *opener) entity(ent *entity, depth int) ([]byte, error) {
+	e := ent.raw
 	kind := smimeKind(ent)
 	if kind == kindNone {
 		return e, nil
@@ -251,14 +251,14 @@ func (op *opener) entity(e []byte, depth int) ([]byte, error) {
 
 	if kind == kindSigned {
 		body := ent.body()
-		parts, _ := splitMultipart(body, params["boundary"])
+		parts, _ := splitMultipart(body, params["boundary"], 2)
 		if len(parts) < 2 {
 			return nil, malformed("multipart/signed with %d parts", len(parts))
 		}
 		signed := body[parts[0].start:parts[0].end]
 		der, err := parseEntity(body[parts[1].start:parts[1].end]).decodedBody()
 		if err != nil {
-			return nil, malformed("signature part: %v", err)
+			return nil, malformed("signature part body: %v", err)
 		}
 		ci, err := parseContentInfo(der)
 		if err != nil {
@@ -274,25 +274,29 @@ func (op *opener) entity(e []byte, depth int) ([]byte, error) {
 		if len(sd.signers) == 0 {
 			return nil, malformed("signature part without signer")
 		}
-		// A detached signature covers the first part exactly; eContent,
-		// if a confused agent included it, is ignored (RFC 8551 3.5).
+		// A detached signature covers the first part exactly (RFC 1847
+		// section 2.1); eContent, if a confused agent included it, is
+		// ignored.
 		op.verify(sd, signed, true)
-		if smimeKind(parseEntity(signed)) != kindNone {
-			return op.entity(signed, depth+1) // encrypted, then signed
+		if inner := parseEntity(signed); smimeKind(inner) != kindNone {
+			return op.entity(inner, depth+1) // encrypted, then signed
 		}
 		return e, nil
 	}
 
 	der, err := ent.decodedBody()
-	if err != nil {
-		return nil, malformed("application/pkcs7-mime: %v", err)
+	var ci *contentInfo
+	if err == nil {
+		ci, err = parseContentInfo(der)
 	}
-	ci, err := parseContentInfo(der)
 	if err != nil {
 		if mt == "application/octet-stream" {
 			return e, nil // a file that happens to be named .p7m
 		}
-		return nil, err
+		if errors.Is(err, ErrMalformed) {
+			return nil, err
+		}
+		return nil, malformed("application/pkcs7-mime body: %v", err)
 	}
 	if op.res.CMS == nil {
 		op.res.CMS = der
@@ -312,7 +316,7 @@ func (op *opener) entity(e []byte, depth int) ([]byte, error) {
 			return nil, malformed("signed-data without content")
 		}
 		op.verify(sd, sd.content, false)
-		return op.entity(sd.content, depth+1)
+		return op.entity(parseEntity(sd.content), depth+1)
 
 	case ci.typ.Equal(oidEnvelopedData), ci.typ.Equal(oidAuthEnvelopedData):
 		op.res.Encrypted = true
@@ -331,7 +335,7 @@ func (op *opener) entity(e []byte, depth int) ([]byte, error) {
 		if addrs := certAddresses(d.recipient); len(addrs) > 0 {
 			op.res.DecryptedFor = addrs[0]
 		}
-		return op.entity(d.plaintext, depth+1)
+		return op.entity(parseEntity(d.plaintext), depth+1)
 
 	case ci.typ.Equal(oidCompressedData):
 		return nil, fmt.Errorf("%w: compressed-data (RFC 3274) %s", ErrUnsupported, ci.typ)
@@ -618,7 +622,7 @@ func Sign(raw []byte, signer KeyPair, chain []*x509.Certificate) ([]byte, error)
 		return nil, err
 	}
 	var b bytes.Buffer
-	b.Grow(len(outer) + len(ent) + len(der)*4/3 + 1024)
+	b.Grow(len(outer) + len(ent) + base64Len(len(der)) + 512)
 	b.Write(outer)
 	b.WriteString("MIME-Version: 1.0\r\n")
 	fmt.Fprintf(&b, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";\r\n\tmicalg=%s; boundary=\"%s\"\r\n\r\n", micalg, boundary)
@@ -629,7 +633,7 @@ func Sign(raw []byte, signer KeyPair, chain []*x509.Certificate) ([]byte, error)
 	b.WriteString("Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n" +
 		"Content-Transfer-Encoding: base64\r\n" +
 		"Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n")
-	b.Write(encodeBase64(der))
+	b.Write(appendBase64(b.AvailableBuffer(), der))
 	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes(), nil
 }
@@ -680,15 +684,13 @@ func Encrypt(raw []byte, recipients []*x509.Certificate, o EncryptOptions) ([]by
 }
 
 func pkcs7MIME(outer []byte, smimeType string, der []byte) []byte {
-	var b bytes.Buffer
-	b.Grow(len(outer) + len(der)*4/3 + 512)
-	b.Write(outer)
-	b.WriteString("MIME-Version: 1.0\r\n")
-	fmt.Fprintf(&b, "Content-Type: application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"\r\n", smimeType)
-	b.WriteString("Content-Transfer-Encoding: base64\r\n" +
-		"Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n")
-	b.Write(encodeBase64(der))
-	return b.Bytes()
+	head := "MIME-Version: 1.0\r\n" +
+		"Content-Type: application/pkcs7-mime; smime-type=" + smimeType + "; name=\"smime.p7m\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n" +
+		"Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
+	out := make([]byte, 0, len(outer)+len(head)+base64Len(len(der)))
+	out = append(append(out, outer...), head...)
+	return appendBase64(out, der)
 }
 
 // checkSignerKey refuses what RFC 8551 section 2.2 and the trust space do

@@ -16,11 +16,15 @@ import (
 // (RFC 1847 section 2.1, RFC 8551 section 3.5), and a parser that
 // normalises headers or line endings would break it.
 
+// maxHeaderFields bounds the fields read from one header: a hostile
+// message made of millions of tiny fields must not cost gigabytes.
+const maxHeaderFields = 10000
+
 // field is one header field as received.
 type field struct {
 	name       string
-	value      string // unfolded (RFC 5322 section 2.2.3), not yet trimmed
-	start, end int    // its lines in entity.raw, line endings included
+	start, end int // its lines in entity.raw, line endings included
+	valueStart int // just after the colon
 }
 
 // entity is a MIME entity or RFC 5322 message: header fields, then the
@@ -29,6 +33,9 @@ type entity struct {
 	raw       []byte
 	fields    []field
 	bodyStart int
+
+	mt     string // cached by mediaType
+	params map[string]string
 }
 
 func parseEntity(raw []byte) *entity {
@@ -48,22 +55,42 @@ func parseEntity(raw []byte) *entity {
 				e.bodyStart = i
 				return e
 			}
-			f := &e.fields[len(e.fields)-1]
-			f.value += string(line)
-			f.end = next
+			e.fields[len(e.fields)-1].end = next // folded (RFC 5322 2.2.3)
 		default:
 			colon := bytes.IndexByte(line, ':')
-			if colon <= 0 || !validFieldName(line[:colon]) {
+			if colon <= 0 || !validFieldName(line[:colon]) || len(e.fields) >= maxHeaderFields {
 				// Not a header line: a message without header, or one
 				// whose blank line is missing. The body starts here.
 				e.bodyStart = i
 				return e
 			}
-			e.fields = append(e.fields, field{name: string(line[:colon]), value: string(line[colon+1:]), start: i, end: next})
+			e.fields = append(e.fields, field{name: string(line[:colon]), start: i, end: next, valueStart: i + colon + 1})
 		}
 		i = next
 	}
 	return e
+}
+
+// value is the unfolded, trimmed value of f (RFC 5322 section 2.2.3:
+// unfolding removes the line breaks, keeping the blanks after them). Only
+// the first maxFieldValue bytes count: no legitimate field is longer, and
+// a hostile one must not be copied and parsed again and again.
+func (e *entity) value(f field) string {
+	v := e.raw[f.valueStart:f.end]
+	if len(v) > maxFieldValue {
+		v = v[:maxFieldValue]
+	}
+	if bytes.IndexByte(trimEOL(v), '\n') < 0 {
+		return strings.TrimSpace(string(v))
+	}
+	var b strings.Builder
+	b.Grow(len(v))
+	for _, c := range v {
+		if c != '\r' && c != '\n' {
+			b.WriteByte(c)
+		}
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // validFieldName: printable US-ASCII except colon (RFC 5322 section 2.2).
@@ -84,7 +111,7 @@ func trimEOL(line []byte) []byte {
 func (e *entity) get(name string) string {
 	for _, f := range e.fields {
 		if strings.EqualFold(f.name, name) {
-			return strings.TrimSpace(f.value)
+			return e.value(f)
 		}
 	}
 	return ""
@@ -106,9 +133,16 @@ func (e *entity) body() []byte { return e.raw[e.bodyStart:] }
 // mime.ParseMediaType rejects (unquoted '=' in boundaries is common) are
 // read again leniently.
 func (e *entity) mediaType() (string, map[string]string) {
+	if e.mt != "" {
+		return e.mt, e.params
+	}
 	v := e.get("Content-Type")
+	if len(v) > maxContentType {
+		v = v[:maxContentType] // hostile; the type and boundary come first
+	}
 	if v == "" {
-		return "text/plain", map[string]string{}
+		e.mt, e.params = "text/plain", map[string]string{}
+		return e.mt, e.params
 	}
 	mt, params, err := mime.ParseMediaType(v)
 	if mt == "" {
@@ -117,8 +151,19 @@ func (e *entity) mediaType() (string, map[string]string) {
 	if err != nil || params == nil {
 		params = looseParams(v)
 	}
+	if mt == "" {
+		mt = "application/octet-stream" // unreadable: opaque
+	}
+	e.mt, e.params = mt, params
 	return mt, params
 }
+
+// maxContentType bounds the Content-Type value parsed; maxFieldValue
+// any field value.
+const (
+	maxContentType = 16 << 10
+	maxFieldValue  = 64 << 10
+)
 
 // looseParams reads name=value pairs after the first ';', values quoted
 // or not, names lowercased.
@@ -164,47 +209,62 @@ func (e *entity) decodedBody() ([]byte, error) {
 	return e.body(), nil
 }
 
-// decodeBase64 ignores line breaks and blanks, and missing padding.
+// decodeBase64 ignores line breaks and blanks, and missing padding. The
+// decoder skips CR and LF itself, so the common case is one pass.
 func decodeBase64(b []byte) ([]byte, error) {
-	clean := make([]byte, 0, len(b))
-	for _, c := range b {
-		switch c {
-		case '\r', '\n', ' ', '\t':
-		default:
-			clean = append(clean, c)
+	strip := func(b []byte, all bool) []byte {
+		clean := make([]byte, 0, len(b))
+		for _, c := range b {
+			if c != ' ' && c != '\t' && (!all || (c != '\r' && c != '\n')) {
+				clean = append(clean, c)
+			}
 		}
+		return clean
+	}
+	if bytes.IndexByte(b, ' ') >= 0 || bytes.IndexByte(b, '\t') >= 0 {
+		b = strip(b, false)
 	}
 	// Sized for the unpadded decoding too (RawStdEncoding needs more
 	// room than StdEncoding.DecodedLen gives for a short tail).
-	out := make([]byte, len(clean)*3/4+3)
-	n, err := base64.StdEncoding.Decode(out, clean)
+	out := make([]byte, len(b)*3/4+3)
+	n, err := base64.StdEncoding.Decode(out, b)
 	if err != nil {
-		n, err = base64.RawStdEncoding.Decode(out, bytes.TrimRight(clean, "="))
+		n, err = base64.RawStdEncoding.Decode(out, bytes.TrimRight(strip(b, true), "="))
 	}
 	return out[:n], err
 }
 
 // encodeBase64 wraps at 76 columns with CRLF (RFC 2045 section 6.8).
 func encodeBase64(b []byte) []byte {
-	enc := base64.StdEncoding.EncodeToString(b)
-	out := make([]byte, 0, len(enc)+len(enc)/76*2+2)
-	for len(enc) > 76 {
-		out = append(out, enc[:76]...)
-		out = append(out, '\r', '\n')
-		enc = enc[76:]
+	return appendBase64(make([]byte, 0, base64Len(len(b))), b)
+}
+
+// base64Len is the size of appendBase64's output for n bytes.
+func base64Len(n int) int {
+	enc := base64.StdEncoding.EncodedLen(n)
+	return enc + (enc+75)/76*2
+}
+
+// appendBase64 encodes 57 input bytes (76 characters) per line, straight
+// into dst: no intermediate string, one pass.
+func appendBase64(dst, b []byte) []byte {
+	for len(b) > 0 {
+		n := min(len(b), 57)
+		dst = base64.StdEncoding.AppendEncode(dst, b[:n])
+		dst = append(dst, '\r', '\n')
+		b = b[n:]
 	}
-	out = append(out, enc...)
-	return append(out, '\r', '\n')
+	return dst
 }
 
 // span is a part of a multipart body: raw[start:end].
 type span struct{ start, end int }
 
-// splitMultipart finds the parts of a multipart body (RFC 2046 section
-// 5.1.1). The line break before a delimiter belongs to the delimiter, so a
-// part is exactly the bytes a signature covers. closed reports whether the
-// close delimiter was seen.
-func splitMultipart(body []byte, boundary string) (parts []span, closed bool) {
+// splitMultipart finds the first max parts of a multipart body (RFC 2046
+// section 5.1.1). The line break before a delimiter belongs to the
+// delimiter, so a part is exactly the bytes a signature covers. closed
+// reports whether the close delimiter was seen.
+func splitMultipart(body []byte, boundary string, max int) (parts []span, closed bool) {
 	if boundary == "" || len(boundary) > 200 {
 		return nil, false
 	}
@@ -236,6 +296,9 @@ func splitMultipart(body []byte, boundary string) (parts []span, closed bool) {
 						end = partStart
 					}
 					parts = append(parts, span{partStart, end})
+					if len(parts) >= max {
+						return parts, false
+					}
 				}
 				if isClose {
 					return parts, true
@@ -336,7 +399,7 @@ func sevenBit(ent []byte, depth int) []byte {
 			return ent
 		}
 		body := e.body()
-		parts, _ := splitMultipart(body, params["boundary"])
+		parts, _ := splitMultipart(body, params["boundary"], maxHeaderFields)
 		changed := false
 		var out []byte
 		prev := 0

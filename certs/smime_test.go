@@ -3,9 +3,11 @@ package certs
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smallstep/pkcs7"
 )
 
 // S/MIME tests, with the real OpenSSL 3 as the peer in both directions.
@@ -273,6 +277,7 @@ func TestOpenFromOpenSSL(t *testing.T) {
 		{name: "keyid-stream", sign: append(signArgs[:len(signArgs):len(signArgs)], "-keyid", "-stream", "-nodetach"), sigAlg: "rsa-pkcs1v15", opaque: true},
 		{name: "pss", sign: append(signArgs[:len(signArgs):len(signArgs)], "-keyopt", "rsa_padding_mode:pss"), sigAlg: "rsa-pss"},
 		{name: "sha384", sign: append(signArgs[:len(signArgs):len(signArgs)], "-md", "sha384"), sigAlg: "rsa-pkcs1v15", digest: "sha-384"},
+		{name: "sha1-on-input", sign: append(signArgs[:len(signArgs):len(signArgs)], "-md", "sha1"), sigAlg: "rsa-pkcs1v15", digest: "sha-1"},
 		{name: "cbc-pkcs1", encrypt: []string{"-aes-256-cbc", sfx.bobPEM}, cipher: "aes-256-cbc", transport: "rsa-pkcs1v15"},
 		{name: "cbc128-oaep", encrypt: []string{"-aes-128-cbc", "-recip", sfx.bobPEM, "-keyopt", "rsa_padding_mode:oaep"}, cipher: "aes-128-cbc", transport: "rsa-oaep"},
 		{name: "oaep-sha256", encrypt: []string{"-aes-256-cbc", "-recip", sfx.bobPEM, "-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256"}, cipher: "aes-256-cbc", transport: "rsa-oaep"},
@@ -381,10 +386,7 @@ func TestOpenSSLReadsOurs(t *testing.T) {
 	}
 	// Both OpenSSL verifiers, CMS and the PKCS #7 one of `openssl smime`.
 	for _, tool := range []string{"cms", "smime"} {
-		out := mustOSSL(t, signed, tool, "-verify", "-CAfile", sfx.caPEM)
-		if !bytes.Contains(out, []byte(qpLine)) {
-			t.Errorf("openssl %s -verify gave:\n%s", tool, out)
-		}
+		wantOriginal(t, mustOSSL(t, signed, tool, "-verify", "-CAfile", sfx.caPEM))
 	}
 
 	for _, c := range []struct {
@@ -406,10 +408,7 @@ func TestOpenSSLReadsOurs(t *testing.T) {
 			}
 			inner := mustOSSL(t, enc, "cms", "-decrypt", "-recip", sfx.bobPEM, "-inkey", sfx.bobKey)
 			for _, tool := range []string{"cms", "smime"} {
-				out := mustOSSL(t, inner, tool, "-verify", "-CAfile", sfx.caPEM)
-				if !bytes.Contains(out, []byte(qpLine)) {
-					t.Errorf("openssl %s -verify gave:\n%s", tool, out)
-				}
+				wantOriginal(t, mustOSSL(t, inner, tool, "-verify", "-CAfile", sfx.caPEM))
 			}
 			// And our own Open agrees.
 			res := mustOpen(t, enc, openOpts(sfx.bob))
@@ -458,10 +457,7 @@ func TestOpenSSLReadsOurs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := mustOSSL(t, s, "cms", "-verify", "-CAfile", sfx.caPEM)
-		if !bytes.Contains(out, []byte(qpLine)) {
-			t.Errorf("openssl cms -verify gave:\n%s", out)
-		}
+		wantOriginal(t, mustOSSL(t, s, "cms", "-verify", "-CAfile", sfx.caPEM))
 		res := mustOpen(t, s, openOpts())
 		wantVerified(t, res, "rsa-pkcs1v15")
 		wantBody(t, res.Message)
@@ -485,6 +481,18 @@ func TestOpenSSLReadsOurs(t *testing.T) {
 		}
 		wantVerified(t, mustOpen(t, s, openOpts()), "rsa-pkcs1v15")
 	})
+}
+
+// wantOriginal checks that out, the content OpenSSL verified and gave
+// back, is the entity of testMessage: text/plain, and once the
+// quoted-printable Sign applied is undone, the very same text.
+func wantOriginal(t *testing.T, out []byte) {
+	t.Helper()
+	e := parseEntity(canonicalCRLF(out))
+	body, err := e.decodedBody()
+	if mt, p := e.mediaType(); err != nil || mt != "text/plain" || p["charset"] != "utf-8" || string(body) != testBody {
+		t.Errorf("OpenSSL gave back (%v):\n%s", err, out)
+	}
 }
 
 // splitAtMIME returns the outer header and the MIME entity of a message
@@ -783,5 +791,72 @@ func TestBERToDER(t *testing.T) {
 	deep := bytes.Repeat([]byte{0x30, 0x80}, maxBERDepth+2)
 	if _, _, err := berToDER(deep); err == nil {
 		t.Fatal("unbounded nesting accepted")
+	}
+}
+
+// TestOpenHostileShapes: inputs built to make a parser allocate or loop
+// too much. Each must fail (or pass as not S/MIME) quickly.
+func TestOpenHostileShapes(t *testing.T) {
+	t.Parallel()
+	n := 8 << 20
+	ct := "Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+	for name, raw := range map[string][]byte{
+		"folded-header":  append([]byte("Content-Type: application/pkcs7-mime;\r\n"), bytes.Repeat([]byte(" x\r\n"), n/4)...),
+		"many-fields":    bytes.Repeat([]byte("a:b\n"), n/4),
+		"tiny-ber-nodes": append([]byte(ct+"0\x80"), bytes.Repeat([]byte{4, 0}, n/2)...),
+		"deep-ber":       append([]byte(ct), bytes.Repeat([]byte{0x30, 0x80}, n/2)...),
+		"many-parts":     append([]byte("Content-Type: multipart/signed; boundary=b\r\n\r\n"), bytes.Repeat([]byte("--b\r\n"), n/5)...),
+		"huge-length":    []byte(ct + "\x30\x84\x7f\xff\xff\xff\x06\x09"),
+	} {
+		start := time.Now()
+		res, err := Open(raw, OpenOptions{})
+		if res == nil || (err != nil && !errors.Is(err, ErrMalformed)) {
+			t.Errorf("%s: %v", name, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s: %v", name, d)
+		}
+	}
+}
+
+// TestPKCS7LibraryInterop: the other Go peers, built on go.mozilla.org/pkcs7
+// or its smallstep fork. Not parallel: it sets the library's globals.
+func TestPKCS7LibraryInterop(t *testing.T) {
+	smimeFixture(t)
+	// Its EnvelopedData with AES-GCM (tag appended, not RFC 5084) and its
+	// OAEP, which deps.md says must be SHA-1 to satisfy OpenSSL.
+	defer func(c int, a asn1.ObjectIdentifier, h crypto.Hash) {
+		pkcs7.ContentEncryptionAlgorithm, pkcs7.KeyEncryptionAlgorithm, pkcs7.KeyEncryptionHash = c, a, h
+	}(pkcs7.ContentEncryptionAlgorithm, pkcs7.KeyEncryptionAlgorithm, pkcs7.KeyEncryptionHash)
+	for _, c := range []struct {
+		alg    int
+		oaep   bool
+		cipher string
+	}{{pkcs7.EncryptionAlgorithmAES256GCM, false, "aes-256-gcm"}, {pkcs7.EncryptionAlgorithmAES128CBC, true, "aes-128-cbc"}} {
+		pkcs7.ContentEncryptionAlgorithm = c.alg
+		pkcs7.KeyEncryptionAlgorithm, pkcs7.KeyEncryptionHash = pkcs7.OIDEncryptionAlgorithmRSA, crypto.SHA256
+		if c.oaep {
+			pkcs7.KeyEncryptionAlgorithm, pkcs7.KeyEncryptionHash = pkcs7.OIDEncryptionAlgorithmRSAESOAEP, crypto.SHA1
+		}
+		der, err := pkcs7.Encrypt([]byte(entityText), []*x509.Certificate{sfx.bob.Cert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := mustOpen(t, pkcs7MIME([]byte(outerHeader(aliceAddr, bobAddr)), "enveloped-data", der), openOpts(sfx.bob))
+		if res.Cipher != c.cipher || !bytes.HasSuffix(res.Message, []byte(testBody)) {
+			t.Errorf("%s: %+v", c.cipher, res)
+		}
+	}
+	// And the library verifies what Sign makes.
+	s, err := SignOpaque(testMessage(aliceAddr, bobAddr), sfx.alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p7, err := pkcs7.Parse(mustOpen(t, s, openOpts()).CMS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p7.VerifyWithChain(sfx.roots); err != nil {
+		t.Errorf("pkcs7 VerifyWithChain: %v", err)
 	}
 }
