@@ -34,13 +34,14 @@ func cmdCerts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var file string
 	if verb == "import-recipient" {
 		// mssanted certs import-recipient --address A FILE.pem
-		if err := fs.Parse(args[1:]); err != nil {
-			return usageError{err}
+		pos, err := parseWithArgs(fs, args[1:])
+		if err != nil {
+			return err
 		}
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return usagef("certs import-recipient: one PEM file is required")
 		}
-		file = fs.Arg(0)
+		file = pos[0]
 	} else if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
