@@ -22,19 +22,11 @@ func (s *session) Select(name string, options *imap.SelectOptions) (*imap.Select
 	if err != nil {
 		return nil, s.toIMAP(err)
 	}
-	msgs, err := s.access.Messages(ctx, f, 1, 0)
+	uids, firstUnseen, err := s.access.UIDs(ctx, f)
 	if err != nil {
 		return nil, s.toIMAP(err)
 	}
-	sel := &selected{folder: f, readOnly: options != nil && options.ReadOnly, modseq: f.HighestModSeq}
-	sel.uids = make([]uint32, len(msgs))
-	var firstUnseen uint32
-	for i, m := range msgs {
-		sel.uids[i] = m.UID
-		if firstUnseen == 0 && !hasFlag(m.Flags, mailbox.FlagSeen) {
-			firstUnseen = uint32(i + 1)
-		}
-	}
+	sel := &selected{folder: f, readOnly: options != nil && options.ReadOnly, modseq: f.HighestModSeq, uids: uids}
 	sel.watch, sel.unwatch = s.cfg.Store.Watch(f.ID)
 	s.sel = sel
 	return &imap.SelectData{
@@ -260,27 +252,56 @@ func (s *session) resolve(numSet imap.NumSet) []target {
 		return out
 	}
 	n := uint32(len(sel.uids))
+	if n == 0 {
+		return nil
+	}
+	last := sel.uids[n-1]
+	// Walk the ranges of the set, not the whole folder: a FETCH of one
+	// message in a folder of 100,000 costs a binary search, not a scan.
+	seen := map[uint32]bool{}
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		if n == 0 {
-			return nil
-		}
-		for seq := uint32(1); seq <= n; seq++ {
-			if set.Contains(seq) || containsStar(set, seq, n) {
-				out = append(out, target{seq, sel.uids[seq-1]})
+		for _, r := range set {
+			start, stop := r.Start, r.Stop
+			if start == 0 {
+				start = n
+			}
+			if stop == 0 {
+				stop = n
+			}
+			if start > stop {
+				start, stop = stop, start
+			}
+			for seq := start; seq <= min(stop, n); seq++ {
+				if !seen[seq] {
+					seen[seq] = true
+					out = append(out, target{seq, sel.uids[seq-1]})
+				}
 			}
 		}
 	case imap.UIDSet:
-		if n == 0 {
-			return nil
-		}
-		last := sel.uids[n-1]
-		for i, u := range sel.uids {
-			if set.Contains(imap.UID(u)) || containsStarUID(set, u, last) {
-				out = append(out, target{uint32(i + 1), u})
+		for _, r := range set {
+			start, stop := uint32(r.Start), uint32(r.Stop)
+			if start == 0 {
+				start = last
+			}
+			if stop == 0 {
+				stop = last
+			}
+			if start > stop {
+				start, stop = stop, start
+			}
+			i := sort.Search(len(sel.uids), func(i int) bool { return sel.uids[i] >= start })
+			for ; i < len(sel.uids) && sel.uids[i] <= stop; i++ {
+				seq := uint32(i + 1)
+				if !seen[seq] {
+					seen[seq] = true
+					out = append(out, target{seq, sel.uids[i]})
+				}
 			}
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
 

@@ -31,6 +31,11 @@ type Message struct {
 	Size         int64
 	InternalDate time.Time
 	BlobKey      string
+
+	// owner is the account whose folder the row was read from, set by the
+	// Access methods that checked it: OpenBody trusts it instead of asking
+	// the database again for every message of a FETCH or SEARCH.
+	owner int64
 }
 
 // CanonicalFlags normalises flag spellings (system flags are
@@ -121,9 +126,38 @@ func (a *Access) Messages(ctx context.Context, f *Folder, minUID, maxUID uint32)
 		if err != nil {
 			return nil, err
 		}
+		m.owner = a.Owner.ID
 		out = append(out, *m)
 	}
 	return out, rows.Err()
+}
+
+// UIDs returns the UIDs of a folder in order and the position (1-based) of
+// the first message without \Seen, 0 if none: what SELECT needs, without
+// loading the rows.
+func (a *Access) UIDs(ctx context.Context, f *Folder) ([]uint32, uint32, error) {
+	if err := a.owns(ctx, f); err != nil {
+		return nil, 0, err
+	}
+	rows, err := a.s.db.Read().QueryContext(ctx, `SELECT uid, seen FROM messages WHERE mailbox_id = $1 ORDER BY uid`, f.ID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mailbox: uids: %w", err)
+	}
+	defer rows.Close()
+	var uids []uint32
+	var firstUnseen uint32
+	for rows.Next() {
+		var uid int64
+		var seen bool
+		if err := rows.Scan(&uid, &seen); err != nil {
+			return nil, 0, err
+		}
+		uids = append(uids, uint32(uid))
+		if !seen && firstUnseen == 0 {
+			firstUnseen = uint32(len(uids))
+		}
+	}
+	return uids, firstUnseen, rows.Err()
 }
 
 // owns checks that the folder belongs to the handle's owner: a folder id
@@ -141,6 +175,12 @@ func (a *Access) owns(ctx context.Context, f *Folder) error {
 
 // OpenBody returns the stored message (trace headers included).
 func (a *Access) OpenBody(ctx context.Context, m *Message) (io.ReadCloser, error) {
+	if m.owner != 0 {
+		if m.owner != a.Owner.ID {
+			return nil, fmt.Errorf("%w: message %d", ErrForbidden, m.ID)
+		}
+		return a.s.blobs.Open(ctx, m.BlobKey)
+	}
 	var n int
 	if err := a.s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE id = $1 AND account_id = $2`, m.ID, a.Owner.ID).Scan(&n); err != nil {
 		return nil, err
@@ -380,7 +420,11 @@ func (a *Access) MessagesByUID(ctx context.Context, f *Folder, uids []uint32) ([
 	if err := a.owns(ctx, f); err != nil {
 		return nil, err
 	}
-	return messagesByUID(ctx, a.s.db.Read(), f.ID, uids)
+	msgs, err := messagesByUID(ctx, a.s.db.Read(), f.ID, uids)
+	for i := range msgs {
+		msgs[i].owner = a.Owner.ID
+	}
+	return msgs, err
 }
 
 func messagesByUID(ctx context.Context, q db.Querier, mailboxID int64, uids []uint32) ([]Message, error) {
