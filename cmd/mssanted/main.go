@@ -37,6 +37,7 @@ usage:
   mssanted certs import-recipient --data DIR --address A FILE.pem
   mssanted trust import --data DIR FILE.xml | trust list --data DIR [--domain D]
   mssanted queue list|retry|drop --data DIR [--state queued|sent|failed] [--id N]
+  mssanted directory import --data DIR FILE | search --data DIR [--name N] [--place P] [--professionals] | sources
   mssanted version
 `
 
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdTrust(ctx, rest, stdout, stderr)
 	case "queue":
 		return cmdQueue(ctx, rest, stdout, stderr)
+	case "directory":
+		return cmdDirectory(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
