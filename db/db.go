@@ -161,7 +161,12 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := d.w.BeginTx(ctx, nil)
+	// The transaction itself is not bound to ctx: database/sql would roll
+	// it back (and pgx cancel a COMMIT already on its way, leaving it
+	// applied while reporting failure) the moment ctx ends. Statements in
+	// fn still use ctx and stop there; whether to commit is decided once,
+	// below, so the caller always learns the truth.
+	tx, err := d.w.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
@@ -175,6 +180,9 @@ func (d *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = ctx.Err(); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
