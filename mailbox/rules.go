@@ -207,5 +207,13 @@ func recordConversation(ctx context.Context, tx *sql.Tx, s party, r party, msgRo
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO conversation_messages (conversation_id, message_row, direction, closing, at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, id, msgRow, direction, closing, us)
-	return err
+	if err != nil || direction != "to_patient" {
+		return err
+	}
+	// Rule 6: the patient is notified of each new message; the closing
+	// one says so in the words the app shows.
+	if closing {
+		return addNotification(ctx, tx, pat.account.ID, NotifyClosed, pro.name()+" a mis fin à vos échanges", id, msgRow, now)
+	}
+	return addNotification(ctx, tx, pat.account.ID, NotifyMessage, "Nouveau message de "+pro.name(), id, msgRow, now)
 }

@@ -79,6 +79,19 @@ func testRules(t *testing.T, d *db.DB) {
 	must(t, send(f.pat, f.doc.Address, "Re: Nouveau rendez-vous", ""))
 	must(t, send(f.doc, f.pat.Address, "Au revoir", "X-MSS-MES: FIN\r\n"))
 	refused(send(f.pat, f.doc.Address, "Re: Au revoir", ""), "a mis fin à vos échanges")
+	// Rule 6: each message to the patient is notified; the closing one
+	// with the sentence the app shows.
+	notes, unread, err := f.store.Notifications(ctx, f.pat.ID, 0)
+	must(t, err)
+	if unread != 4 || len(notes) != 4 || notes[0].Kind != mailbox.NotifyClosed || notes[0].Title != "Dr A a mis fin à vos échanges" ||
+		notes[1].Kind != mailbox.NotifyMessage || notes[1].Title != "Nouveau message de Dr A" {
+		t.Fatalf("notifications (%d unread): %+v", unread, notes)
+	}
+	must(t, f.store.MarkNotificationsRead(ctx, f.pat.ID, []int64{notes[0].ID}))
+	must(t, f.store.MarkNotificationsRead(ctx, f.doc.ID, nil)) // another account's call touches nothing of hers
+	if _, unread, _ = f.store.Notifications(ctx, f.pat.ID, 0); unread != 3 {
+		t.Fatalf("after reading one: %d unread", unread)
+	}
 	// Rule 3: never patient to patient.
 	refused(send(f.pat, other.Address, "Coucou", ""), "Un patient ne peut pas écrire à un autre patient")
 	// Rule 4: first to a reachable pharmacy only; the pharmacy replies and closes.
