@@ -182,6 +182,14 @@ func (c *candidate) match(cr *imap.SearchCriteria) bool {
 		return false
 	}
 	for _, hf := range cr.Header {
+		// Subject and From were decoded and kept at delivery: no need to
+		// read the message (SEARCH on a large folder).
+		if kept, ok := map[string]string{"subject": c.m.Subject, "from": c.m.From}[strings.ToLower(hf.Key)]; ok && hf.Value != "" {
+			if !containsFold(kept, hf.Value) {
+				return false
+			}
+			continue
+		}
 		h := c.header()
 		vals := h.Values(hf.Key)
 		if len(vals) == 0 {

@@ -31,6 +31,9 @@ type Message struct {
 	Size         int64
 	InternalDate time.Time
 	BlobKey      string
+	// Subject and From are the decoded header values kept at delivery:
+	// SEARCH SUBJECT / FROM read them instead of every message body.
+	Subject, From string
 
 	// owner is the account whose folder the row was read from, set by the
 	// Access methods that checked it: OpenBody trusts it instead of asking
@@ -90,13 +93,13 @@ func splitFlags(s string) []string {
 	return strings.Split(s, " ")
 }
 
-const messageColumns = `id, uid, modseq, flags, size, internal_date, blob_key`
+const messageColumns = `id, uid, modseq, flags, size, internal_date, blob_key, subject, from_header`
 
 func scanMessage(sc interface{ Scan(...any) error }) (*Message, error) {
 	var m Message
 	var uid, modseq, idate int64
 	var flags string
-	if err := sc.Scan(&m.ID, &uid, &modseq, &flags, &m.Size, &idate, &m.BlobKey); err != nil {
+	if err := sc.Scan(&m.ID, &uid, &modseq, &flags, &m.Size, &idate, &m.BlobKey, &m.Subject, &m.From); err != nil {
 		return nil, err
 	}
 	m.UID, m.ModSeq, m.Flags, m.InternalDate = uint32(uid), uint64(modseq), splitFlags(flags), db.Time(idate)
