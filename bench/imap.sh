@@ -16,22 +16,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-PEERS=${BENCH_PEERS:-$(cd "$ROOT/.." && pwd)/shared/bench-peers}
-PB=${PEERBENCH_DIR:-/tmp/peerbench} # the reference stack's state (bench-peers default)
-DOMAIN=example.test                  # bench-peers' PB_DOMAIN
-NUSERS=10                            # user0..user9, as in bench-peers
-REF_PASS=pass                        # bench-peers' PB_PASS
-
-# Reference ports (bench-peers defaults; ref.sh starts Postfix too) and ours.
+# PEERS, PB, DOMAIN, NUSERS, REF_PORTS, the OUR_* addresses and the helpers.
+source "$HERE/lib.sh"
+REF_PASS=pass # bench-peers' PB_PASS
 REF_IMAP=127.0.0.1:1143
-REF_PORTS=(2525 2424 1143)
-OUR_MX=${OUR_MX:-127.0.0.1:22525}
-OUR_SUB=${OUR_SUB:-127.0.0.1:22587}
-OUR_SUBS=${OUR_SUBS:-127.0.0.1:22465}
-OUR_IMAP=${OUR_IMAP:-127.0.0.1:22143}
-OUR_IMAPS=${OUR_IMAPS:-127.0.0.1:22993}
-OUR_HTTP=${OUR_HTTP:-127.0.0.1:22443}
-OUR_METRICS=${OUR_METRICS:-127.0.0.1:22464}
 
 MSGS=100000 APPEND_N=10000 REF_FILL=import IDLE_CONNS=2000 CONNS=4 FETCH_TIME=15 SEARCH_TIMEOUT=90 SEARCH_SLOW_REPS=3 SELECT_REPS=20
 TARGETS=ours,ref OUT="" BIN="" WAIT_IDLE=0 OUR_TLS=implicit PERF=0
@@ -121,49 +109,6 @@ if ((PERF)); then command -v perf >/dev/null || die "--perf: perf not found"; fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 (($(ulimit -n) >= IDLE_CONNS + 1000)) || die "ulimit -n is $(ulimit -n), too low for $IDLE_CONNS connections"
 
-# ------------------------------------------------------------------ helpers
-listening() { timeout 2 bash -c "exec 3<>/dev/tcp/${1%:*}/${1##*:}" 2>/dev/null; }
-wait_listening() { # ADDR SECONDS
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		listening "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
-stop_pid() { # PID NAME [SIG]: signal (default TERM), up to 20 s, then SIGKILL
-	local pid=$1 i
-	alive "$pid" || return 0
-	kill "-${3:-TERM}" "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$2 (pid $pid) still alive after 20 s, sending SIGKILL"
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-# rpps I -> a valid 11-digit RPPS: 10 digits and their Luhn key.
-rpps() {
-	local base sum=0 i d dbl=1
-	base=$(printf '8%09d' "$1")
-	for ((i = ${#base} - 1; i >= 0; i--)); do
-		d=${base:i:1}
-		if ((dbl)); then
-			d=$((d * 2))
-			if ((d > 9)); then d=$((d - 9)); fi
-		fi
-		sum=$((sum + d))
-		dbl=$((1 - dbl))
-	done
-	echo "$base$(((10 - sum % 10) % 10))"
-}
-
-pf_pid() { [[ -s $PB/postfix/spool/pid/master.pid ]] && awk '{print $1; exit}' "$PB/postfix/spool/pid/master.pid"; }
-dc_pid() { [[ -s $PB/dovecot/run/master.pid ]] && awk '{print $1; exit}' "$PB/dovecot/run/master.pid"; }
-
 # ------------------------------------------------------------------ state and cleanup
 WORK=$(mktemp -d /tmp/mssanted-imapbench.XXXXXX)
 OUT=${OUT:-$WORK/results}
@@ -194,15 +139,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ wait for a quiet machine
-if ((WAIT_IDLE > 0)); then
-	for ((i = 0; i < WAIT_IDLE; i += 5)); do
-		awk '{exit !($1 < 0.5)}' /proc/loadavg && break
-		((i % 60 == 0)) && log "waiting for load average < 0.5 (now $(cut -d' ' -f1 /proc/loadavg))"
-		sleep 5
-	done
-fi
+if ((WAIT_IDLE > 0)); then wait_quiet "$WAIT_IDLE"; fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-cpu_sample() { awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6, $9}' /proc/stat; } # busy idle steal
 CPU0=$(cpu_sample)
 T_START=$(date +%s)
 LOADS=() # load average at the start of every step
@@ -230,18 +168,11 @@ if want ref; then
 		log "reference stack not set up: running $PEERS/setup.sh (log: $OUT/setup.log)"
 		"$PEERS/setup.sh" >"$OUT/setup.log" 2>&1 || die "setup.sh failed, see $OUT/setup.log"
 	fi
-	if alive "$(pf_pid || true)" || alive "$(dc_pid || true)"; then
-		die "the reference Postfix/Dovecot is already running (someone else's run?); stop it with $PEERS/ref.sh stop"
-	fi
-	for p in "${REF_PORTS[@]}"; do listening "127.0.0.1:$p" && die "127.0.0.1:$p is already in use"; done
+	ref_free
 	printf '%s\n' "$REF_PASS" >"$WORK/ref.pass"
 	REF_LOG0=$(wc -l <"$PB/log/dovecot.log" 2>/dev/null || echo 0)
 fi
-if want ours; then
-	for a in "$OUR_MX" "$OUR_SUB" "$OUR_SUBS" "$OUR_IMAP" "$OUR_IMAPS" "$OUR_HTTP" "$OUR_METRICS"; do
-		listening "$a" && die "$a is already in use"
-	done
-fi
+if want ours; then ours_free; fi
 # Room for two copies of the mailbox (~7.2 KB a message) and the indexes.
 need_mb=$((MSGS * 30 / 1000 + 500))
 avail_mb=$(df -Pm /tmp | awk 'NR==2 {print $4}')
@@ -261,18 +192,7 @@ ref_start() {
 if want ours; then
 	D=$WORK/data
 	log "creating the mssanted data directory ($NUSERS users)"
-	"$MSSANTED" init --data "$D" --domain "$DOMAIN" --patient-domain "patient.$DOMAIN" >"$OUT/mssanted-init.log" 2>&1 ||
-		die "mssanted init failed, see $OUT/mssanted-init.log"
-	# mssanted wants passwords of 12+ characters (bench-peers' "pass" is too
-	# short): every account gets the same random one.
-	(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/bench.pass")
-	for ((u = 0; u < NUSERS; u++)); do
-		"$MSSANTED" user add --data "$D" --role professional --address "user$u@$DOMAIN" \
-			--name "User $u" --rpps "$(rpps "$u")" --profession "Médecin généraliste" --password-stdin <"$WORK/bench.pass" >>"$OUT/mssanted-init.log" 2>&1 ||
-			die "mssanted user add user$u failed, see $OUT/mssanted-init.log"
-	done
-	HOSTNAME_OURS=$(awk -F'"' '/^hostname *=/ {print $2; exit}' "$D/mssanted.toml")
-	HOSTNAME_OURS=${HOSTNAME_OURS:-mail.$DOMAIN}
+	mssanted_init "$D"
 fi
 
 ours_start() { # NAME: serve the data directory (kept between starts)

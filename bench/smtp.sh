@@ -17,23 +17,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-PEERS=${BENCH_PEERS:-$(cd "$ROOT/.." && pwd)/shared/bench-peers}
-PB=${PEERBENCH_DIR:-/tmp/peerbench} # the reference stack's state (bench-peers default)
-DOMAIN=example.test                  # bench-peers' PB_DOMAIN
-NUSERS=10                            # user0..user9, as in bench-peers
+# PEERS, PB, DOMAIN, NUSERS, REF_PORTS, the OUR_* addresses and the helpers.
+source "$HERE/lib.sh"
 
-# Reference ports (bench-peers defaults) and ours, which must not collide.
 SINK_ADDR=127.0.0.1:2526
 REF_SMTP=127.0.0.1:2525
-REF_PORTS=(2525 2424 1143)
-# (overridable from the environment; the script refuses to start if one is taken)
-OUR_MX=${OUR_MX:-127.0.0.1:22525}
-OUR_SUB=${OUR_SUB:-127.0.0.1:22587}
-OUR_SUBS=${OUR_SUBS:-127.0.0.1:22465}
-OUR_IMAP=${OUR_IMAP:-127.0.0.1:22143}
-OUR_IMAPS=${OUR_IMAPS:-127.0.0.1:22993}
-OUR_HTTP=${OUR_HTTP:-127.0.0.1:22443}
-OUR_METRICS=${OUR_METRICS:-127.0.0.1:22464}
 
 MSGS_SMALL=2000 MSGS_LARGE=200 SESSIONS=20 REPEAT=1 ONE_PER_CONN=0 OUT="" TARGETS=sink,ref,ours WAIT_IDLE=0 BIN=""
 SMALL=10240 LARGE=1048576
@@ -97,51 +85,6 @@ if want ref || want sink; then
 fi
 command -v go >/dev/null || die "go not found"
 
-# ------------------------------------------------------------------ helpers
-listening() { # HOST:PORT -> 0 if something accepts connections there
-	timeout 2 bash -c "exec 3<>/dev/tcp/${1%:*}/${1##*:}" 2>/dev/null
-}
-wait_listening() { # ADDR SECONDS
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		listening "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
-stop_pid() { # PID NAME: SIGTERM, up to 20 s, then SIGKILL
-	local pid=$1 i
-	alive "$pid" || return 0
-	kill "$pid" 2>/dev/null || true
-	for ((i = 0; i < 200; i++)); do
-		alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$2 (pid $pid) still alive after 20 s, sending SIGKILL"
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-# rpps I -> a valid 11-digit RPPS: 10 digits and their Luhn key.
-rpps() {
-	local base sum=0 i d dbl=1
-	base=$(printf '8%09d' "$1")
-	for ((i = ${#base} - 1; i >= 0; i--)); do
-		d=${base:i:1}
-		if ((dbl)); then
-			d=$((d * 2))
-			if ((d > 9)); then d=$((d - 9)); fi
-		fi
-		sum=$((sum + d))
-		dbl=$((1 - dbl))
-	done
-	echo "$base$(((10 - sum % 10) % 10))"
-}
-
-pf_pid() { [[ -s $PB/postfix/spool/pid/master.pid ]] && awk '{print $1; exit}' "$PB/postfix/spool/pid/master.pid"; }
-dc_pid() { [[ -s $PB/dovecot/run/master.pid ]] && awk '{print $1; exit}' "$PB/dovecot/run/master.pid"; }
-
 # ------------------------------------------------------------------ state and cleanup
 WORK=$(mktemp -d /tmp/mssanted-smtpbench.XXXXXX)
 OUT=${OUT:-$WORK/results}
@@ -171,15 +114,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ wait for a quiet machine
-if ((WAIT_IDLE > 0)); then
-	for ((i = 0; i < WAIT_IDLE; i += 5)); do
-		awk '{exit !($1 < 0.5)}' /proc/loadavg && break
-		((i % 60 == 0)) && log "waiting for load average < 0.5 (now $(cut -d' ' -f1 /proc/loadavg))"
-		sleep 5
-	done
-fi
+if ((WAIT_IDLE > 0)); then wait_quiet "$WAIT_IDLE"; fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-cpu_sample() { awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6, $9}' /proc/stat; } # busy idle steal
 CPU0=$(cpu_sample)
 T_START=$(date +%s)
 
@@ -205,18 +141,9 @@ if want ref || want sink; then
 		"$PEERS/setup.sh" >"$OUT/setup.log" 2>&1 || die "setup.sh failed, see $OUT/setup.log"
 	fi
 fi
-if want ref; then
-	if alive "$(pf_pid || true)" || alive "$(dc_pid || true)"; then
-		die "the reference Postfix/Dovecot is already running (someone else's run?); stop it with $PEERS/ref.sh stop"
-	fi
-	for p in "${REF_PORTS[@]}"; do listening "127.0.0.1:$p" && die "127.0.0.1:$p is already in use"; done
-fi
+if want ref; then ref_free; fi
 if want sink; then listening "$SINK_ADDR" && die "$SINK_ADDR is already in use"; fi
-if want ours; then
-	for a in "$OUR_MX" "$OUR_SUB" "$OUR_SUBS" "$OUR_IMAP" "$OUR_IMAPS" "$OUR_HTTP" "$OUR_METRICS"; do
-		listening "$a" && die "$a is already in use"
-	done
-fi
+if want ours; then ours_free; fi
 
 MAILDIRS=$PB/mail/$DOMAIN
 # Delivered = files in new/ and cur/ of the recipients' maildirs.
@@ -237,21 +164,10 @@ ref_restart() {
 if want ours; then
 	T=$WORK/template
 	log "creating the mssanted template data directory ($NUSERS users + bench@$DOMAIN)"
-	"$MSSANTED" init --data "$T" --domain "$DOMAIN" --patient-domain "patient.$DOMAIN" >"$OUT/mssanted-init.log" 2>&1 ||
-		die "mssanted init failed, see $OUT/mssanted-init.log"
-	# mssanted wants passwords of 12+ characters (bench-peers' "pass" is too
-	# short); only bench@ logs in, so every account gets the same random one.
-	(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$WORK/bench.pass")
-	for ((u = 0; u < NUSERS; u++)); do
-		"$MSSANTED" user add --data "$T" --role professional --address "user$u@$DOMAIN" \
-			--name "User $u" --rpps "$(rpps "$u")" --profession "Médecin généraliste" --password-stdin <"$WORK/bench.pass" >>"$OUT/mssanted-init.log" 2>&1 ||
-			die "mssanted user add user$u failed, see $OUT/mssanted-init.log"
-	done
+	mssanted_init "$T" # only bench@ logs in, with the same password
 	"$MSSANTED" user add --data "$T" --role professional --address "bench@$DOMAIN" --name "Bench Sender" \
 		--rpps "$(rpps 99)" --profession "Médecin généraliste" --password-stdin <"$WORK/bench.pass" >>"$OUT/mssanted-init.log" 2>&1 ||
 		die "mssanted user add bench failed, see $OUT/mssanted-init.log"
-	HOSTNAME_OURS=$(awk -F'"' '/^hostname *=/ {print $2; exit}' "$T/mssanted.toml")
-	HOSTNAME_OURS=${HOSTNAME_OURS:-mail.$DOMAIN}
 fi
 
 # ours_start NAME: a fresh copy of the template (empty mailboxes), then serve.

@@ -31,9 +31,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,6 +48,9 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mssanted/bench/internal/loadgen"
+	"mssanted/bench/internal/proc"
 )
 
 func main() {
@@ -75,24 +76,6 @@ func main() {
 
 // ---------------------------------------------------------------- configuration
 
-type watchList []watch
-
-type watch struct {
-	name string
-	pid  int
-}
-
-func (w *watchList) String() string { return fmt.Sprint(*w) }
-func (w *watchList) Set(v string) error {
-	name, p, ok := strings.Cut(v, "=")
-	pid, err := strconv.Atoi(p)
-	if !ok || name == "" || err != nil || pid <= 0 {
-		return fmt.Errorf("want name=PID, got %q", v)
-	}
-	*w = append(*w, watch{name, pid})
-	return nil
-}
-
 type config struct {
 	addr, label, tlsMode, caFile, serverName string
 	user, pass, mailbox                      string
@@ -113,7 +96,7 @@ type config struct {
 	idleHold, idleSetupTimeout               time.Duration
 	idleConnTimeout                          time.Duration
 	opTimeout, fillTimeout                   time.Duration
-	watches                                  watchList
+	watches                                  proc.WatchList
 	tsv                                      string
 
 	tlsConf *tls.Config
@@ -171,11 +154,10 @@ func run(args []string) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *passFile != "" {
-		b, err := os.ReadFile(*passFile)
-		if err != nil {
+		var err error
+		if c.pass, err = loadgen.FirstLine(*passFile); err != nil {
 			return err
 		}
-		c.pass, _, _ = strings.Cut(strings.TrimRight(string(b), "\r\n"), "\n")
 	}
 	for _, u := range strings.Split(*idleUsers, ",") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -201,20 +183,9 @@ func run(args []string) error {
 		c.label = c.addr
 	}
 	if c.tlsMode != "none" {
-		c.tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.serverName}
-		if c.tlsConf.ServerName == "" {
-			c.tlsConf.ServerName, _, _ = net.SplitHostPort(c.addr)
-		}
-		if c.caFile != "" {
-			pem, err := os.ReadFile(c.caFile)
-			if err != nil {
-				return err
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("%s: no certificate", c.caFile)
-			}
-			c.tlsConf.RootCAs = pool
+		var err error
+		if c.tlsConf, err = loadgen.TLSConfig(c.addr, c.serverName, c.caFile); err != nil {
+			return err
 		}
 	}
 	if *cpuProfile != "" {
@@ -297,28 +268,11 @@ func (c *config) validate() error {
 		return fmt.Errorf("-idle-users is empty")
 	}
 	if c.metricsAddr != "" {
-		if err := checkLoopback(c.metricsAddr); err != nil {
+		if err := loadgen.CheckLoopback(c.metricsAddr); err != nil {
 			return err
 		}
 	}
-	return checkLoopback(c.addr)
-}
-
-func checkLoopback(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("bad address %q: %v", addr, err)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("bad port in %q", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("refusing non-loopback address %q (only 127.0.0.0/8, ::1, localhost)", addr)
+	return loadgen.CheckLoopback(c.addr)
 }
 
 func logf(format string, args ...any) {
@@ -693,8 +647,7 @@ func (l *lats) pct(p int) time.Duration {
 		return -1
 	}
 	sort.Slice(l.d, func(a, b int) bool { return l.d[a] < l.d[b] })
-	i := (len(l.d)*p + 99) / 100
-	return l.d[min(max(i-1, 0), len(l.d)-1)]
+	return loadgen.Percentile(l.d, p)
 }
 
 func msf(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -724,31 +677,11 @@ func (f *firstErr) note() string {
 }
 
 func appendTSV(path, label, phase string, rows []row) error {
-	_, err := os.Stat(path)
-	isNew := errors.Is(err, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	if isNew {
-		fmt.Fprintln(w, "target\tphase\tmetric\tvalue\tunit\tnote")
-	}
+	var cells [][]string
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", label, phase, r.metric, orDash(r.value), orDash(r.unit), orDash(r.note))
+		cells = append(cells, []string{label, phase, r.metric, loadgen.OrDash(r.value), loadgen.OrDash(r.unit), loadgen.OrDash(r.note)})
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return loadgen.AppendTSV(path, []string{"target", "phase", "metric", "value", "unit", "note"}, cells)
 }
 
 // ---------------------------------------------------------------- phase: fill
@@ -1379,14 +1312,14 @@ func (c *config) idlePhase() ([]row, error) {
 	// PSS before: the mean of 3 samples, 1 s apart.
 	before := 0.0
 	for k := 0; k < 3; k++ {
-		before += treesPSS(c.watches) / 3
+		before += proc.TreesPSS(c.watches) / 3
 		if k < 2 {
 			time.Sleep(time.Second)
 		}
 	}
-	procsBefore := treesProcs(c.watches)
+	procsBefore := proc.TreesProcs(c.watches)
 	goBefore := c.goMetrics()
-	cpu0 := treesCPU(c.watches)
+	cpu0 := proc.TreesCPU(c.watches)
 	deadline := time.Now().Add(c.idleSetupTimeout)
 	held := make([]*idler, c.idleConns)
 	var fe firstErr
@@ -1455,7 +1388,7 @@ func (c *config) idlePhase() ([]row, error) {
 	wg.Wait()
 	setupS := time.Since(t0).Seconds()
 	stopProgress()
-	cpuSetup := treesCPU(c.watches) - cpu0
+	cpuSetup := proc.TreesCPU(c.watches) - cpu0
 	// Connections the server dropped while we were opening the others.
 	alive := func() int64 {
 		var n int64
@@ -1478,8 +1411,8 @@ func (c *config) idlePhase() ([]row, error) {
 	procs := 0
 	holdEnd := time.Now().Add(c.idleHold)
 	for time.Now().Before(holdEnd) {
-		samples = append(samples, treesPSS(c.watches))
-		procs = max(procs, treesProcs(c.watches))
+		samples = append(samples, proc.TreesPSS(c.watches))
+		procs = max(procs, proc.TreesProcs(c.watches))
 		if goDuring == nil && time.Until(holdEnd) < c.idleHold/2 {
 			goDuring = c.goMetrics()
 		}
@@ -1488,7 +1421,7 @@ func (c *config) idlePhase() ([]row, error) {
 	during := median(samples)
 	logf("%s: idle: PSS before %.1f MB, during (MB) %s", c.label, before/1024, fmtMB(samples))
 	n := alive()
-	cpuHold := treesCPU(c.watches) - cpu0 - cpuSetup
+	cpuHold := proc.TreesCPU(c.watches) - cpu0 - cpuSetup
 	// DONE, LOGOUT and close, bounded.
 	t1 := time.Now()
 	var closeErr firstErr
@@ -1520,7 +1453,7 @@ func (c *config) idlePhase() ([]row, error) {
 	close(work)
 	cw.Wait()
 	time.Sleep(3 * time.Second)
-	after := treesPSS(c.watches)
+	after := proc.TreesPSS(c.watches)
 	why := ""
 	if p := gaveUp.Load(); p != nil {
 		why = *p
@@ -1594,38 +1527,22 @@ func (c *config) goMetrics() map[string]float64 {
 // (utime+stime+cutime+cstime of every live process in the tree, children
 // that exited included through their parent) and the peak summed PSS.
 type watcher struct {
-	ws       []watch
-	cpu0     float64
-	peak     float64
-	stopc    chan struct{}
-	finished chan struct{}
+	ws           []proc.Watch
+	cpu0         float64
+	peak         float64
+	stopSampling func()
 }
 
-const clockTicks = 100 // USER_HZ
-
-func startWatch(ws []watch, every time.Duration) *watcher {
-	w := &watcher{ws: ws, cpu0: treesCPU(ws), stopc: make(chan struct{}), finished: make(chan struct{})}
-	go func() {
-		defer close(w.finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			w.peak = max(w.peak, treesPSS(ws))
-			select {
-			case <-w.stopc:
-				return
-			case <-t.C:
-			}
-		}
-	}()
+func startWatch(ws []proc.Watch, every time.Duration) *watcher {
+	w := &watcher{ws: ws, cpu0: proc.TreesCPU(ws)}
+	w.stopSampling = proc.Every(every, func() { w.peak = max(w.peak, proc.TreesPSS(ws)) })
 	return w
 }
 
 func (w *watcher) stop() (cpu, pssKB float64) {
-	close(w.stopc)
-	<-w.finished
-	w.peak = max(w.peak, treesPSS(w.ws))
-	return treesCPU(w.ws) - w.cpu0, w.peak
+	w.stopSampling()
+	w.peak = max(w.peak, proc.TreesPSS(w.ws))
+	return proc.TreesCPU(w.ws) - w.cpu0, w.peak
 }
 
 func (w *watcher) rows(prefix string, cpu, pss float64, ops int64) []row {
@@ -1641,116 +1558,22 @@ func (w *watcher) rows(prefix string, cpu, pss float64, ops int64) []row {
 
 // waitQuiet waits until the watched trees use less than 0.2 CPU over 1 s,
 // at most max; it returns how long it waited.
-func waitQuiet(ws []watch, limit time.Duration) time.Duration {
+func waitQuiet(ws []proc.Watch, limit time.Duration) time.Duration {
 	t0 := time.Now()
 	if len(ws) == 0 {
 		time.Sleep(min(limit, 10*time.Second))
 		return time.Since(t0)
 	}
-	last := treesCPU(ws)
+	last := proc.TreesCPU(ws)
 	for time.Since(t0) < limit {
 		time.Sleep(time.Second)
-		cur := treesCPU(ws)
+		cur := proc.TreesCPU(ws)
 		if cur-last < 0.2 {
 			break
 		}
 		last = cur
 	}
 	return time.Since(t0)
-}
-
-type procStat struct {
-	ppid int
-	cpu  float64
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procStat{}, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 15 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	var t float64
-	for _, k := range []int{11, 12, 13, 14} {
-		v, _ := strconv.ParseFloat(f[k], 64)
-		t += v
-	}
-	return procStat{ppid: ppid, cpu: t / clockTicks}, true
-}
-
-// tree returns root and its live descendants.
-func tree(root int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	children := map[int][]int{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(pid); ok {
-			children[st.ppid] = append(children[st.ppid], pid)
-		}
-	}
-	out := []int{root}
-	for i := 0; i < len(out) && i < 100000; i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
-}
-
-func treesCPU(ws []watch) float64 {
-	var t float64
-	for _, w := range ws {
-		for _, pid := range tree(w.pid) {
-			if st, ok := readStat(pid); ok {
-				t += st.cpu
-			}
-		}
-	}
-	return t
-}
-
-func treesProcs(ws []watch) int {
-	n := 0
-	for _, w := range ws {
-		n += len(tree(w.pid))
-	}
-	return n
-}
-
-// treesPSS is the summed PSS of the trees in KiB, from smaps_rollup.
-func treesPSS(ws []watch) float64 {
-	var t float64
-	for _, w := range ws {
-		for _, pid := range tree(w.pid) {
-			f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
-					n, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-					t += n
-					break
-				}
-			}
-			f.Close()
-		}
-	}
-	return t
 }
 
 // ---------------------------------------------------------------- report
@@ -1847,7 +1670,7 @@ func report(args []string) error {
 		}
 		r := []string{k.phase, k.metric, units[k]}
 		for _, t := range targets {
-			r = append(r, orDash(vals[k][t]))
+			r = append(r, loadgen.OrDash(vals[k][t]))
 		}
 		adv := "-"
 		if hib, ok := higherIsBetter(k.metric); ok {
@@ -1877,7 +1700,7 @@ func report(args []string) error {
 			}
 		}
 	}
-	printTable(table)
+	loadgen.PrintTable(table)
 	if len(foot) > 0 {
 		fmt.Println()
 		for _, l := range foot {
@@ -1885,30 +1708,4 @@ func report(args []string) error {
 		}
 	}
 	return nil
-}
-
-func printTable(t [][]string) {
-	w := make([]int, len(t[0]))
-	for _, r := range t {
-		for i, c := range r {
-			w[i] = max(w[i], len([]rune(c)))
-		}
-	}
-	line := func(r []string) {
-		var b strings.Builder
-		b.WriteString("|")
-		for i, c := range r {
-			fmt.Fprintf(&b, " %-*s |", w[i], c)
-		}
-		fmt.Println(b.String())
-	}
-	line(t[0])
-	sep := make([]string, len(w))
-	for i := range w {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range t[1:] {
-		line(r)
-	}
 }

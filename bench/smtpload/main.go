@@ -28,7 +28,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -49,6 +48,9 @@ import (
 
 	"github.com/emersion/go-sasl"
 	_ "modernc.org/sqlite"
+
+	"mssanted/bench/internal/loadgen"
+	"mssanted/bench/internal/proc"
 )
 
 func main() {
@@ -65,25 +67,6 @@ func main() {
 	}
 }
 
-// watchList is a repeated -watch name=PID flag.
-type watchList []watch
-
-type watch struct {
-	name string
-	pid  int
-}
-
-func (w *watchList) String() string { return fmt.Sprint(*w) }
-func (w *watchList) Set(v string) error {
-	name, p, ok := strings.Cut(v, "=")
-	pid, err := strconv.Atoi(p)
-	if !ok || name == "" || err != nil || pid <= 0 {
-		return fmt.Errorf("want name=PID, got %q", v)
-	}
-	*w = append(*w, watch{name, pid})
-	return nil
-}
-
 type config struct {
 	addr, label, from, domain, userPrefix    string
 	n, size, sessions, users                 int
@@ -92,7 +75,7 @@ type config struct {
 	deliverCmd, deliverSQLite, tsv           string
 	timeout, msgTimeout, stall, deliverLimit time.Duration
 	interval                                 time.Duration
-	watches                                  watchList
+	watches                                  proc.WatchList
 	tag                                      string
 }
 
@@ -132,11 +115,10 @@ func run(args []string) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *authPassFile != "" {
-		b, err := os.ReadFile(*authPassFile)
-		if err != nil {
+		var err error
+		if c.authPass, err = loadgen.FirstLine(*authPassFile); err != nil {
 			return err
 		}
-		c.authPass, _, _ = strings.Cut(strings.TrimRight(string(b), "\r\n"), "\n")
 	}
 	if err := c.validate(); err != nil {
 		return err
@@ -151,20 +133,9 @@ func run(args []string) error {
 	}
 	var tlsConf *tls.Config
 	if c.startTLS {
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.serverName}
-		if tlsConf.ServerName == "" {
-			tlsConf.ServerName, _, _ = net.SplitHostPort(c.addr)
-		}
-		if c.caFile != "" {
-			pem, err := os.ReadFile(c.caFile)
-			if err != nil {
-				return err
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return fmt.Errorf("%s: no certificate", c.caFile)
-			}
-			tlsConf.RootCAs = pool
+		var err error
+		if tlsConf, err = loadgen.TLSConfig(c.addr, c.serverName, c.caFile); err != nil {
+			return err
 		}
 	}
 	counter, err := c.counter()
@@ -198,25 +169,7 @@ func (c *config) validate() error {
 	case c.timeout > 24*time.Hour || c.deliverLimit > 24*time.Hour:
 		return fmt.Errorf("-timeout and -deliver-timeout are at most 24h")
 	}
-	return checkLoopback(c.addr)
-}
-
-// checkLoopback refuses anything but 127.0.0.0/8, ::1 and localhost.
-func checkLoopback(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("bad address %q: %v", addr, err)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("bad port in %q", addr)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("refusing non-loopback address %q (only 127.0.0.0/8, ::1, localhost)", addr)
+	return loadgen.CheckLoopback(c.addr)
 }
 
 // ---------------------------------------------------------------- messages
@@ -539,7 +492,7 @@ func (c *config) phase(tlsConf *tls.Config, counter *counter) error {
 		}
 	}
 	w := startWatch(c.watches)
-	selfCPU0 := treeCPU(os.Getpid())
+	selfCPU0 := proc.TreeCPU(os.Getpid())
 	sessions := min(c.sessions, c.n)
 	shares := make([][]int, sessions)
 	for i := 0; i < c.n; i++ {
@@ -567,7 +520,7 @@ func (c *config) phase(tlsConf *tls.Config, counter *counter) error {
 		delivered, deliverS = c.waitDelivered(counter, base, ok, t0)
 	}
 	cpu, pss := w.stop()
-	loadCPU := treeCPU(os.Getpid()) - selfCPU0
+	loadCPU := proc.TreeCPU(os.Getpid()) - selfCPU0
 
 	sort.Slice(res.lat, func(a, b int) bool { return res.lat[a] < res.lat[b] })
 	sort.Slice(res.setup, func(a, b int) bool { return res.setup[a] < res.setup[b] })
@@ -579,9 +532,9 @@ func (c *config) phase(tlsConf *tls.Config, counter *counter) error {
 		"accept_s":     f3(acceptS),
 		"accept_msgs":  f1(float64(ok) / acceptS),
 		"accept_MBs":   f1(float64(ok) * float64(c.size) / 1e6 / acceptS),
-		"p50_ms":       ms(pct(res.lat, 50)),
-		"p99_ms":       ms(pct(res.lat, 99)),
-		"setup_p50_ms": ms(pct(res.setup, 50)),
+		"p50_ms":       ms(loadgen.Percentile(res.lat, 50)),
+		"p99_ms":       ms(loadgen.Percentile(res.lat, 99)),
+		"setup_p50_ms": ms(loadgen.Percentile(res.setup, 50)),
 		"deliver_s":    "-", "deliver_msgs": "-", "delivered": "-",
 		"srv_cpu_s": cpu, "srv_pss_MB": pss, "load_cpu_s": f2(loadCPU),
 		"first_error": strings.ReplaceAll(strings.ReplaceAll(res.firstError, "\t", " "), "\n", " "),
@@ -593,7 +546,7 @@ func (c *config) phase(tlsConf *tls.Config, counter *counter) error {
 	}
 	var line []string
 	for _, k := range columns {
-		line = append(line, k+"="+orDash(row[k]))
+		line = append(line, k+"="+loadgen.OrDash(row[k]))
 	}
 	fmt.Println(strings.Join(line, " "))
 	if c.tsv != "" {
@@ -690,141 +643,45 @@ func (c *config) counter() (*counter, error) {
 // children that exit during the phase still count through their parent) and
 // the peak of the summed PSS, sampled every 200 ms.
 type watcher struct {
-	ws       []watch
-	cpu0     []float64
-	peak     []float64
-	stopc    chan struct{}
-	finished chan struct{}
+	ws           []proc.Watch
+	cpu0         []float64
+	peak         []float64
+	stopSampling func()
 }
 
-const clockTicks = 100 // USER_HZ on Linux
-
-func startWatch(ws []watch) *watcher {
-	w := &watcher{ws: ws, peak: make([]float64, len(ws)), stopc: make(chan struct{}), finished: make(chan struct{})}
+func startWatch(ws []proc.Watch) *watcher {
+	w := &watcher{ws: ws, peak: make([]float64, len(ws))}
 	for _, x := range ws {
-		w.cpu0 = append(w.cpu0, treeCPU(x.pid))
+		w.cpu0 = append(w.cpu0, proc.TreeCPU(x.PID))
 	}
-	go func() {
-		defer close(w.finished)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			for i, x := range w.ws {
-				w.peak[i] = max(w.peak[i], treePSS(x.pid))
-			}
-			select {
-			case <-w.stopc:
-				return
-			case <-t.C:
-			}
+	w.stopSampling = proc.Every(200*time.Millisecond, func() {
+		for i, x := range w.ws {
+			w.peak[i] = max(w.peak[i], proc.TreePSS(x.PID))
 		}
-	}()
+	})
 	return w
 }
 
 // stop returns "name:cpu,name:cpu" and "name:pss,..." (a single number when
 // one tree is watched, "-" when none).
 func (w *watcher) stop() (string, string) {
-	close(w.stopc)
-	<-w.finished
+	w.stopSampling()
 	if len(w.ws) == 0 {
 		return "-", "-"
 	}
 	var cpu, pss []string
 	var tc, tp float64
 	for i, x := range w.ws {
-		c := treeCPU(x.pid) - w.cpu0[i]
+		c := proc.TreeCPU(x.PID) - w.cpu0[i]
 		tc += c
 		tp += w.peak[i]
-		cpu = append(cpu, fmt.Sprintf("%s:%.2f", x.name, c))
-		pss = append(pss, fmt.Sprintf("%s:%.1f", x.name, w.peak[i]/1024))
+		cpu = append(cpu, fmt.Sprintf("%s:%.2f", x.Name, c))
+		pss = append(pss, fmt.Sprintf("%s:%.1f", x.Name, w.peak[i]/1024))
 	}
 	if len(w.ws) == 1 {
 		return f2(tc), f1(tp / 1024)
 	}
 	return f2(tc) + "(" + strings.Join(cpu, ",") + ")", f1(tp/1024) + "(" + strings.Join(pss, ",") + ")"
-}
-
-type procStat struct {
-	ppid int
-	cpu  float64 // seconds
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procStat{}, false
-	}
-	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
-	if len(f) < 15 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	var t float64
-	for _, k := range []int{11, 12, 13, 14} { // utime stime cutime cstime
-		v, _ := strconv.ParseFloat(f[k], 64)
-		t += v
-	}
-	return procStat{ppid: ppid, cpu: t / clockTicks}, true
-}
-
-// tree returns root and its live descendants.
-func tree(root int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	children := map[int][]int{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(pid); ok {
-			children[st.ppid] = append(children[st.ppid], pid)
-		}
-	}
-	out := []int{root}
-	for i := 0; i < len(out) && i < 100000; i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
-}
-
-func treeCPU(root int) float64 {
-	var t float64
-	for _, pid := range tree(root) {
-		if st, ok := readStat(pid); ok {
-			t += st.cpu
-		}
-	}
-	return t
-}
-
-// treePSS is the summed PSS of the tree in KiB.
-func treePSS(root int) float64 {
-	var t float64
-	for _, pid := range tree(root) {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "Pss:"); ok {
-				n, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-				t += n
-				break
-			}
-		}
-		f.Close()
-	}
-	return t
 }
 
 // ---------------------------------------------------------------- output
@@ -833,34 +690,11 @@ var columns = []string{"target", "size", "msgs", "sessions", "mode", "accepted",
 	"p50_ms", "p99_ms", "setup_p50_ms", "deliver_s", "deliver_msgs", "delivered", "srv_cpu_s", "srv_pss_MB", "load_cpu_s", "first_error"}
 
 func appendTSV(path string, row map[string]string) error {
-	_, err := os.Stat(path)
-	isNew := errors.Is(err, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	if isNew {
-		fmt.Fprintln(w, strings.Join(columns, "\t"))
-	}
 	var vals []string
 	for _, k := range columns {
-		vals = append(vals, orDash(row[k]))
+		vals = append(vals, loadgen.OrDash(row[k]))
 	}
-	fmt.Fprintln(w, strings.Join(vals, "\t"))
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func pct(xs []time.Duration, p int) time.Duration {
-	if len(xs) == 0 {
-		return -1
-	}
-	i := (len(xs)*p + 99) / 100
-	return xs[min(max(i-1, 0), len(xs)-1)]
+	return loadgen.AppendTSV(path, columns, [][]string{vals})
 }
 
 func ms(d time.Duration) string {
@@ -873,13 +707,6 @@ func ms(d time.Duration) string {
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
 
 // ---------------------------------------------------------------- report
 
@@ -985,7 +812,7 @@ func report(args []string) error {
 			cell(rs, "accept_s", 2), cell(rs, "accept_msgs", 0), cell(rs, "accept_MBs", 1), cell(rs, "p50_ms", 1), cell(rs, "p99_ms", 1), cell(rs, "setup_p50_ms", 1),
 			cell(rs, "deliver_s", 2), cell(rs, "deliver_msgs", 0), strconv.Itoa(fails), cell(rs, "srv_cpu_s", 2), cpuMs, cell(rs, "srv_pss_MB", 1), cell(rs, "load_cpu_s", 2)})
 	}
-	printTable(table)
+	loadgen.PrintTable(table)
 
 	fmt.Println()
 	ratio := func(a, b []map[string]string, ca, cb string) string {
@@ -1019,32 +846,6 @@ func report(args []string) error {
 			ratio(o, s, "accept_msgs", "accept_msgs"), ratio(r, s, "accept_msgs", "accept_msgs"), cpuRatio})
 	}
 	fmt.Println("Ratios (of the msg/s columns above; > 1 means the first is faster; last column > 1 means " + *ours + " uses less CPU per message):")
-	printTable(rt)
+	loadgen.PrintTable(rt)
 	return nil
-}
-
-func printTable(t [][]string) {
-	w := make([]int, len(t[0]))
-	for _, r := range t {
-		for i, c := range r {
-			w[i] = max(w[i], len([]rune(c)))
-		}
-	}
-	line := func(r []string) {
-		var b strings.Builder
-		b.WriteString("|")
-		for i, c := range r {
-			fmt.Fprintf(&b, " %-*s |", w[i], c)
-		}
-		fmt.Println(b.String())
-	}
-	line(t[0])
-	sep := make([]string, len(w))
-	for i := range w {
-		sep[i] = strings.Repeat("-", w[i])
-	}
-	line(sep)
-	for _, r := range t[1:] {
-		line(r)
-	}
 }
