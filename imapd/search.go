@@ -121,7 +121,7 @@ func dateOnly(t time.Time) time.Time {
 
 func (c *candidate) match(cr *imap.SearchCriteria) bool {
 	for _, set := range cr.SeqNum {
-		if !containsStar(set, c.seq, c.last) {
+		if !inSpans(seqSpans(set, c.last), c.seq) {
 			return false
 		}
 	}
@@ -138,7 +138,7 @@ func (c *candidate) match(cr *imap.SearchCriteria) bool {
 			}
 			continue
 		}
-		if !containsStarUID(set, c.m.UID, c.lastUID) {
+		if !inSpans(uidSpans(set, c.lastUID), c.m.UID) {
 			return false
 		}
 	}

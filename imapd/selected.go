@@ -259,45 +259,24 @@ func (s *session) resolve(numSet imap.NumSet) []target {
 	// Walk the ranges of the set, not the whole folder: a FETCH of one
 	// message in a folder of 100,000 costs a binary search, not a scan.
 	seen := map[uint32]bool{}
+	add := func(seq uint32) {
+		if !seen[seq] {
+			seen[seq] = true
+			out = append(out, target{seq, sel.uids[seq-1]})
+		}
+	}
 	switch set := numSet.(type) {
 	case imap.SeqSet:
-		for _, r := range set {
-			start, stop := r.Start, r.Stop
-			if start == 0 {
-				start = n
-			}
-			if stop == 0 {
-				stop = n
-			}
-			if start > stop {
-				start, stop = stop, start
-			}
-			for seq := start; seq <= min(stop, n); seq++ {
-				if !seen[seq] {
-					seen[seq] = true
-					out = append(out, target{seq, sel.uids[seq-1]})
-				}
+		for _, sp := range seqSpans(set, n) {
+			for seq := sp.lo; seq <= min(sp.hi, n); seq++ {
+				add(seq)
 			}
 		}
 	case imap.UIDSet:
-		for _, r := range set {
-			start, stop := uint32(r.Start), uint32(r.Stop)
-			if start == 0 {
-				start = last
-			}
-			if stop == 0 {
-				stop = last
-			}
-			if start > stop {
-				start, stop = stop, start
-			}
-			i := sort.Search(len(sel.uids), func(i int) bool { return sel.uids[i] >= start })
-			for ; i < len(sel.uids) && sel.uids[i] <= stop; i++ {
-				seq := uint32(i + 1)
-				if !seen[seq] {
-					seen[seq] = true
-					out = append(out, target{seq, sel.uids[i]})
-				}
+		for _, sp := range uidSpans(set, last) {
+			i := sort.Search(len(sel.uids), func(i int) bool { return sel.uids[i] >= sp.lo })
+			for ; i < len(sel.uids) && sel.uids[i] <= sp.hi; i++ {
+				add(uint32(i + 1))
 			}
 		}
 	}
@@ -305,40 +284,42 @@ func (s *session) resolve(numSet imap.NumSet) []target {
 	return out
 }
 
-// containsStar handles "*" (the last message) in a sequence set: go-imap
-// represents it as 0.
-func containsStar(set imap.SeqSet, seq, last uint32) bool {
-	for _, r := range set {
-		start, stop := r.Start, r.Stop
-		if start == 0 {
-			start = last
-		}
-		if stop == 0 {
-			stop = last
-		}
-		if start > stop {
-			start, stop = stop, start
-		}
-		if seq >= start && seq <= stop {
-			return true
-		}
+// span is a range of a sequence or UID set with "*" (go-imap's 0) replaced
+// by the last number in use and its ends in order.
+type span struct{ lo, hi uint32 }
+
+func mkSpan(lo, hi, last uint32) span {
+	if lo == 0 {
+		lo = last
 	}
-	return false
+	if hi == 0 {
+		hi = last
+	}
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	return span{lo, hi}
 }
 
-func containsStarUID(set imap.UIDSet, uid, last uint32) bool {
-	for _, r := range set {
-		start, stop := uint32(r.Start), uint32(r.Stop)
-		if start == 0 {
-			start = last
-		}
-		if stop == 0 {
-			stop = last
-		}
-		if start > stop {
-			start, stop = stop, start
-		}
-		if uid >= start && uid <= stop {
+func seqSpans(set imap.SeqSet, last uint32) []span {
+	out := make([]span, len(set))
+	for i, r := range set {
+		out[i] = mkSpan(r.Start, r.Stop, last)
+	}
+	return out
+}
+
+func uidSpans(set imap.UIDSet, last uint32) []span {
+	out := make([]span, len(set))
+	for i, r := range set {
+		out[i] = mkSpan(uint32(r.Start), uint32(r.Stop), last)
+	}
+	return out
+}
+
+func inSpans(ss []span, v uint32) bool {
+	for _, s := range ss {
+		if v >= s.lo && v <= s.hi {
 			return true
 		}
 	}
@@ -457,21 +438,13 @@ func writeFetch(rw *imapserver.FetchResponseWriter, m *mailbox.Message, raw []by
 	}
 	for _, bs := range o.BodySection {
 		buf := imapserver.ExtractBodySection(bytes.NewReader(raw), bs)
-		wc := rw.WriteBodySection(bs, int64(len(buf)))
-		if _, err := wc.Write(buf); err != nil {
-			return err
-		}
-		if err := wc.Close(); err != nil {
+		if err := writeAll(rw.WriteBodySection(bs, int64(len(buf))), buf); err != nil {
 			return err
 		}
 	}
 	for _, bs := range o.BinarySection {
 		buf := imapserver.ExtractBinarySection(bytes.NewReader(raw), bs)
-		wc := rw.WriteBinarySection(bs, int64(len(buf)))
-		if _, err := wc.Write(buf); err != nil {
-			return err
-		}
-		if err := wc.Close(); err != nil {
+		if err := writeAll(rw.WriteBinarySection(bs, int64(len(buf))), buf); err != nil {
 			return err
 		}
 	}
@@ -479,6 +452,14 @@ func writeFetch(rw *imapserver.FetchResponseWriter, m *mailbox.Message, raw []by
 		rw.WriteBinarySectionSize(bss, imapserver.ExtractBinarySectionSize(bytes.NewReader(raw), bss))
 	}
 	return rw.Close()
+}
+
+func writeAll(wc io.WriteCloser, buf []byte) error {
+	if _, err := wc.Write(buf); err != nil {
+		wc.Close()
+		return err
+	}
+	return wc.Close()
 }
 
 // --- STORE, EXPUNGE, COPY, MOVE ---
