@@ -182,8 +182,7 @@ func (p *Pipeline) Seal(ctx context.Context, from, rcpt string, raw []byte) ([]b
 			return nil, err
 		}
 		if signer != nil {
-			chain := []*x509.Certificate{}
-			if out, err = certs.Sign(raw, *signer, chain); err != nil {
+			if out, err = certs.Sign(raw, *signer, nil); err != nil {
 				return nil, fmt.Errorf("mailbox: sign: %w", err)
 			}
 		}

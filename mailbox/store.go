@@ -251,7 +251,13 @@ func (s *Store) Inbox(ctx context.Context, accountID int64) ([]Summary, error) {
 // returns the id of its INBOX.
 func (s *Store) EnsureFolders(ctx context.Context, accountID int64) (int64, error) {
 	var inbox int64
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	// Every login calls this: read first, so that only an account's first
+	// use takes the (single, on SQLite) write lock.
+	err := s.db.Read().QueryRowContext(ctx, `SELECT id FROM mailboxes WHERE account_id = $1 AND name = 'INBOX'`, accountID).Scan(&inbox)
+	if err == nil {
+		return inbox, nil
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		inbox, err = ensureFolders(ctx, tx, accountID)
 		return err

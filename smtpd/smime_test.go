@@ -172,7 +172,7 @@ func TestSMIMERefusals(t *testing.T) {
 	revCert, revKey := se.signerFiles("revoked", rev.Cert, rev.Key)
 	// Expired: a CA of our own making, trusted, with an expired leaf.
 	expCert, expKey, expCA := expiredSigner(t, from)
-	se.e().cfg.Pipeline.SMIME.Roots.AddCert(expCA)
+	se.cfg.Pipeline.SMIME.Roots.AddCert(expCA)
 	expCertF, expKeyF := se.signerFiles("expired", expCert, expKey)
 
 	sign := func(cert, key string) []byte {
@@ -217,8 +217,6 @@ func TestSMIMERefusals(t *testing.T) {
 		t.Errorf("undecryptable message: %+v", m)
 	}
 }
-
-func (se *smimeEnv) e() *env { return se.env }
 
 // expiredSigner makes a CA and a mailbox certificate that expired
 // yesterday, with crypto/x509 directly (certs never issues such a thing).

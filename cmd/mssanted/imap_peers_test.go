@@ -3,17 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -809,27 +803,6 @@ func imapPeerView(t *testing.T, addr string, roots *x509.CertPool, folder string
 	return out, true
 }
 
-// imapPeerOtherCA writes a self-signed CA unrelated to the instance.
-func imapPeerOtherCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Unrelated CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestMbsync synchronises a local Maildir with the server both ways with
 // isync's mbsync: what the server has comes down, local flags, deletions
 // and a new local folder go up, a flag set on the server comes down, and a
@@ -964,7 +937,7 @@ func TestMbsync(t *testing.T) {
 	// Failures: exit code 1, and nothing written in the Maildir.
 	for _, bad := range []struct{ name, ca, password string }{
 		{"wrong password", ca, "not the password"},
-		{"unrelated CA", imapPeerOtherCA(t), testPassword},
+		{"unrelated CA", peerOtherCA(t), testPassword},
 	} {
 		md := filepath.Join(dir, strings.ReplaceAll(bad.name, " ", "-"))
 		if err := os.Mkdir(md, 0o700); err != nil {
