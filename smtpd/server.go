@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -41,10 +42,30 @@ const DefaultMaxMessageBytes = 25 << 20
 // Server is one SMTP listener.
 type Server struct {
 	s *smtp.Server
+
+	// go-smtp v0.25 adds to its connection WaitGroup after Accept while
+	// Shutdown may already be waiting on it (a race the detector reports).
+	// Shutdown therefore closes the listeners itself and waits for every
+	// accept loop to return before handing over to go-smtp.
+	mu        sync.Mutex
+	closed    bool
+	listeners []net.Listener
+	serving   sync.WaitGroup
 }
 
 // Serve accepts on ln until Shutdown; it returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer s.serving.Done()
+
 	err := s.s.Serve(ln)
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -55,6 +76,13 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting and waits, until ctx ends, for the sessions in
 // progress to finish their transactions.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	s.serving.Wait() // Accept fails at once on a closed listener
 	err := s.s.Shutdown(ctx)
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
