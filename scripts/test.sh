@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-packages=(postgresql openssl ca-certificates swaks libnet-ssleay-perl postfix python3 isync)
+packages=(postgresql openssl ca-certificates swaks libnet-ssleay-perl postfix python3 isync poppler-utils chromium fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,7 +37,7 @@ status=$?
 set -e
 # The verdict of every test and subtest, so the run shows each suite on
 # sqlite and on postgres, then the package lines.
-grep -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic)|^\s+\S+_test\.go:[0-9]+:' "$log" || true
+grep -E '^\s*--- (PASS|FAIL|SKIP)|^(ok|FAIL|panic)|^\s+\S+\.go:[0-9]+:|WARNING: DATA RACE' "$log" || true
 if [ $status -ne 0 ]; then
 	echo "test.sh: FAILED (exit $status); full log in $log" >&2
 	exit $status
