@@ -63,6 +63,9 @@ type Account struct {
 	DisplayName string
 	Disabled    bool
 	CreatedAt   time.Time
+	// NotifyEmail is a personal address outside the secure space that is
+	// told (never shown) that something new is waiting; "" for none.
+	NotifyEmail string
 
 	Professional *ProfessionalInfo
 	Patient      *PatientInfo
@@ -100,6 +103,7 @@ type NewAccount struct {
 	DisplayName string
 	Password    string
 	StaffOf     string // address of an ORG mailbox this account opens
+	NotifyEmail string
 
 	Professional *ProfessionalInfo
 	Patient      *PatientInfo
@@ -142,12 +146,29 @@ func Domain(address string) string {
 
 // validate checks a new account and fills its defaults. It does not touch
 // the database: the domain and uniqueness checks are in Create.
+// normalizeNotifyEmail checks a personal notification address: one plain
+// address, no display name.
+func normalizeNotifyEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || !strings.Contains(s, "@") {
+		return "", invalid("adresse de notification invalide / invalid notification address %q", s)
+	}
+	return strings.ToLower(s), nil
+}
+
 func (n *NewAccount) validate(now time.Time) error {
 	addr, err := NormalizeAddress(n.Address)
 	if err != nil {
 		return err
 	}
 	n.Address = addr
+	if n.NotifyEmail, err = normalizeNotifyEmail(n.NotifyEmail); err != nil {
+		return err
+	}
 	if _, err := ParseRole(string(n.Role)); err != nil {
 		return invalid("%v", err)
 	}

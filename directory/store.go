@@ -140,12 +140,12 @@ func (s *Store) Create(ctx context.Context, n NewAccount) (*Account, error) {
 		err := tx.QueryRowContext(ctx, `INSERT INTO accounts
 			(address, role, mailbox_type, display_name, password_hash, created_at, updated_at,
 			 rpps, adeli, profession, ins, birth_date, sex,
-			 finess, postal_address, postal_code, commune, reachable_by_patients)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			 finess, postal_address, postal_code, commune, reachable_by_patients, notify_email)
+			VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			RETURNING id`,
 			n.Address, n.Role, n.MailboxType, n.DisplayName, hash, us,
 			null(pro.RPPS), null(pro.ADELI), null(pro.Profession), null(pat.INS), birth, null(pat.Sex),
-			null(ph.FINESS), null(ph.PostalAddress), null(ph.PostalCode), null(ph.Commune), ph.ReachableByPatients,
+			null(ph.FINESS), null(ph.PostalAddress), null(ph.PostalCode), null(ph.Commune), ph.ReachableByPatients, n.NotifyEmail,
 		).Scan(&id)
 		if db.IsUniqueViolation(err) {
 			return fmt.Errorf("%w: %s", ErrExists, n.Address)
@@ -266,9 +266,28 @@ func (s *Store) MaySendAs(ctx context.Context, a *Account, from string) (bool, e
 	return n > 0, nil
 }
 
+// OrgsOf lists the addresses of the ORG mailboxes an account is staff of.
+func (s *Store) OrgsOf(ctx context.Context, accountID int64) ([]string, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT o.address FROM org_staff s JOIN accounts o ON o.id = s.org_id
+		WHERE s.staff_id = $1 AND o.disabled_at IS NULL ORDER BY o.address`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("directory: orgs of %d: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 const accountColumns = `id, address, role, mailbox_type, display_name, disabled_at, created_at,
 	rpps, adeli, profession, ins, birth_date, sex,
-	finess, postal_address, postal_code, commune, reachable_by_patients`
+	finess, postal_address, postal_code, commune, reachable_by_patients, notify_email`
 
 func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var a Account
@@ -277,7 +296,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var rpps, adeli, prof, ins, birth, sex, finess, paddr, pcode, commune sql.NullString
 	var reach bool
 	err := sc.Scan(&a.ID, &a.Address, &a.Role, &a.MailboxType, &a.DisplayName, &disabled, &created,
-		&rpps, &adeli, &prof, &ins, &birth, &sex, &finess, &paddr, &pcode, &commune, &reach)
+		&rpps, &adeli, &prof, &ins, &birth, &sex, &finess, &paddr, &pcode, &commune, &reach, &a.NotifyEmail)
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +386,16 @@ func (s *Store) SetDisabled(ctx context.Context, address string, disabled bool) 
 	err := s.update(ctx, address, `disabled_at = $2`, at)
 	s.authCache.forget(strings.ToLower(strings.TrimSpace(address)))
 	return err
+}
+
+// SetNotifyEmail sets (or, with "", removes) the personal address that
+// receives e-mail notifications.
+func (s *Store) SetNotifyEmail(ctx context.Context, address, email string) error {
+	email, err := normalizeNotifyEmail(email)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, address, `notify_email = $2`, email)
 }
 
 func (s *Store) update(ctx context.Context, address, set string, arg any) error {

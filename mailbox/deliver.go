@@ -42,6 +42,10 @@ type Envelope struct {
 	EnvID    string // DSN ENVID (RFC 3461)
 	Ret      string // DSN RET: FULL or HDRS
 	UTF8     bool
+	// SaveSent files a copy in the sender's Sent folder in the delivery
+	// transaction: the web app and the API have no client to do it, and
+	// what a patient wrote is never lost (domain.md rule 2).
+	SaveSent bool
 }
 
 // Recipient is one RCPT with its DSN parameters.
@@ -266,15 +270,22 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 	var touched []int64
 	err = p.Store.db.Tx(ctx, func(tx *sql.Tx) error {
 		res.Delivered, res.Duplicates, res.Queued, touched = nil, nil, nil, nil
+		type link struct {
+			conv      int64
+			direction string
+		}
+		var links []link
 		for _, r := range t.rcpts {
 			if r.account == nil {
 				if err := enqueue(ctx, tx, &outboundRow{dedupe: dedupe, from: t.env.From, rcpt: r, envID: t.env.EnvID,
 					ret: t.env.Ret, blobKey: key, size: size, now: now}); err != nil {
 					return err
 				}
-				if err := recordConversation(ctx, tx, snd, party{address: r.Address}, 0, meta.subject, false, now); err != nil {
+				conv, dir, err := recordConversation(ctx, tx, snd, party{address: r.Address}, 0, meta.subject, false, now)
+				if err != nil {
 					return err
 				}
+				links = append(links, link{conv, dir})
 				res.Queued = append(res.Queued, r.Address)
 				continue
 			}
@@ -288,11 +299,29 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 				res.Duplicates = append(res.Duplicates, r.Address)
 				continue
 			}
-			if err := recordConversation(ctx, tx, snd, party{address: r.Address, account: r.account}, row, meta.subject, closing, now); err != nil {
+			conv, dir, err := recordConversation(ctx, tx, snd, party{address: r.Address, account: r.account}, row, meta.subject, closing, now)
+			if err != nil {
+				return err
+			}
+			links = append(links, link{conv, dir})
+			touched = append(touched, mb)
+			res.Delivered = append(res.Delivered, r.Address)
+		}
+		if t.env.SaveSent && snd.account != nil && len(res.Delivered)+len(res.Queued) > 0 {
+			m := meta
+			m.accountID, m.flags = snd.account.ID, FlagSeen
+			mb, row, err := appendToSpecial(ctx, tx, p.Store.db, &m, `\Sent`)
+			if err != nil {
 				return err
 			}
 			touched = append(touched, mb)
-			res.Delivered = append(res.Delivered, r.Address)
+			for _, l := range links {
+				if l.conv != 0 {
+					if err := linkMessage(ctx, tx, l.conv, row, l.direction, closing && l.direction == "to_patient", now); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		for _, rep := range reports {
 			if !contains(res.Delivered, rep.forRcpt) {

@@ -35,6 +35,13 @@ func addNotification(ctx context.Context, tx *sql.Tx, accountID int64, kind, tit
 	if err != nil {
 		return fmt.Errorf("mailbox: notification: %w", err)
 	}
+	// The e-mail to the personal address, when the patient gave one, is
+	// queued in the same transaction: no notification is ever lost.
+	_, err = tx.ExecContext(ctx, `INSERT INTO notify_outbox (account_id, email, kind, created_at, next_at)
+		SELECT id, notify_email, $2, $3, $3 FROM accounts WHERE id = $1 AND notify_email <> ''`, accountID, kind, db.Micros(now))
+	if err != nil {
+		return fmt.Errorf("mailbox: notification e-mail: %w", err)
+	}
 	return nil
 }
 

@@ -135,6 +135,16 @@ func (s *Store) conversation(ctx context.Context, q db.Querier, proAddress strin
 	return &c, nil
 }
 
+// ConversationBetween returns the conversation of a professional (or ORG)
+// address and a patient, or ErrNoSuchConversation.
+func (s *Store) ConversationBetween(ctx context.Context, proAddress string, patientID int64) (*Conversation, error) {
+	c, err := s.conversation(ctx, s.db.Read(), proAddress, patientID)
+	if errors.Is(err, errNoConversation) {
+		return nil, ErrNoSuchConversation
+	}
+	return c, err
+}
+
 // Conversations lists a patient's conversations, latest first.
 func (s *Store) Conversations(ctx context.Context, patientID int64) ([]Conversation, error) {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, pro_address, pro_name, patient_id, state, started_by, subject, created_at, updated_at
@@ -165,7 +175,10 @@ func isClosing(subject, mes string) bool {
 // recordConversation updates the conversation a delivered message belongs
 // to, in the delivery transaction: a professional's message opens (or
 // reopens) it, or closes it; a patient's message to a pharmacy opens it.
-func recordConversation(ctx context.Context, tx *sql.Tx, s party, r party, msgRow int64, subject string, closing bool, now time.Time) error {
+//
+// It returns the conversation (0 when the pair is not professional–patient)
+// and the direction, so a sender's Sent copy can be linked to it too.
+func recordConversation(ctx context.Context, tx *sql.Tx, s party, r party, msgRow int64, subject string, closing bool, now time.Time) (int64, string, error) {
 	var pro, pat party
 	direction := "to_patient"
 	switch {
@@ -175,7 +188,7 @@ func recordConversation(ctx context.Context, tx *sql.Tx, s party, r party, msgRo
 		pro, pat, direction = r, s, "from_patient"
 		closing = false // only the professional closes
 	default:
-		return nil
+		return 0, "", nil
 	}
 	state := ConversationOpen
 	var closedAt *int64
@@ -200,20 +213,31 @@ func recordConversation(ctx context.Context, tx *sql.Tx, s party, r party, msgRo
 		ON CONFLICT (pro_address, patient_id) DO `+onConflict+`
 		RETURNING id`, pro.address, pro.name(), pat.account.ID, state, startedBy, subject, us, closedAt).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("mailbox: conversation: %w", err)
+		return 0, "", fmt.Errorf("mailbox: conversation: %w", err)
 	}
 	if msgRow == 0 {
-		return nil
+		return id, direction, nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO conversation_messages (conversation_id, message_row, direction, closing, at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, id, msgRow, direction, closing, us)
-	if err != nil || direction != "to_patient" {
-		return err
+	if err := linkMessage(ctx, tx, id, msgRow, direction, closing, now); err != nil || direction != "to_patient" {
+		return id, direction, err
 	}
 	// Rule 6: the patient is notified of each new message; the closing
 	// one says so in the words the app shows.
 	if closing {
-		return addNotification(ctx, tx, pat.account.ID, NotifyClosed, pro.name()+" a mis fin à vos échanges", id, msgRow, now)
+		err = addNotification(ctx, tx, pat.account.ID, NotifyClosed, pro.name()+" a mis fin à vos échanges", id, msgRow, now)
+	} else {
+		err = addNotification(ctx, tx, pat.account.ID, NotifyMessage, "Nouveau message de "+pro.name(), id, msgRow, now)
 	}
-	return addNotification(ctx, tx, pat.account.ID, NotifyMessage, "Nouveau message de "+pro.name(), id, msgRow, now)
+	return id, direction, err
+}
+
+// linkMessage joins a stored message (a recipient's copy or the sender's
+// Sent copy) to its conversation.
+func linkMessage(ctx context.Context, tx *sql.Tx, convID, msgRow int64, direction string, closing bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO conversation_messages (conversation_id, message_row, direction, closing, at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, convID, msgRow, direction, closing, db.Micros(now))
+	if err != nil {
+		return fmt.Errorf("mailbox: link message to conversation: %w", err)
+	}
+	return nil
 }

@@ -110,6 +110,21 @@ func appendMessage(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored) (int64,
 	return id, nil
 }
 
+// appendToSpecial files m in the account's folder of that special use
+// (RFC 6154), e.g. \Sent or \Drafts, creating the default folders first.
+func appendToSpecial(ctx context.Context, tx *sql.Tx, d *db.DB, m *stored, specialUse string) (int64, int64, error) {
+	if _, err := ensureFolders(ctx, tx, m.accountID); err != nil {
+		return 0, 0, err
+	}
+	err := tx.QueryRowContext(ctx, `SELECT id FROM mailboxes WHERE account_id = $1 AND special_use = $2 ORDER BY id LIMIT 1`,
+		m.accountID, specialUse).Scan(&m.mailboxID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("mailbox: %s folder of %d: %w", specialUse, m.accountID, err)
+	}
+	row, err := appendMessage(ctx, tx, d, m)
+	return m.mailboxID, row, err
+}
+
 // stored is a message row to insert.
 type stored struct {
 	accountID, mailboxID int64

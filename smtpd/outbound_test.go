@@ -231,6 +231,9 @@ func obStartRemote(t *testing.T, cert *tls.Certificate, clientCAs *x509.CertPool
 	if cert != nil {
 		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12,
 			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}
+		if clientCAs == nil { // a plain relay, not an operator of the trust space
+			s.TLSConfig.ClientAuth = tls.NoClientCert
+		}
 	}
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"mssanted/directory"
+	"mssanted/mailbox"
 )
 
 // Options configure the handler.
@@ -15,6 +18,10 @@ type Options struct {
 	Instance string // organisation name shown on pages
 	Version  string
 	Logger   *slog.Logger
+
+	Dir      *directory.Store
+	Mail     *mailbox.Store
+	Pipeline *mailbox.Pipeline
 }
 
 // Handler returns the HTTP handler of the web door, wrapped in the security
@@ -24,6 +31,7 @@ func Handler(o Options) http.Handler {
 		o.Logger = slog.Default()
 	}
 	mux := http.NewServeMux()
+	(&api{o: o}).register(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := homePage.Execute(w, o); err != nil {

@@ -71,6 +71,15 @@ type Config struct {
 	TLS struct {
 		Anchors []string `toml:"anchors"`
 	} `toml:"tls"`
+	Notify struct {
+		Relay       string `toml:"relay"`
+		ImplicitTLS bool   `toml:"implicit_tls"`
+		CAFile      string `toml:"ca_file"`
+		Username    string `toml:"username"`
+		Password    string `toml:"password"`
+		From        string `toml:"from"`
+		AppURL      string `toml:"app_url"`
+	} `toml:"notify"`
 	Shutdown struct {
 		Grace Duration `toml:"grace"`
 	} `toml:"shutdown"`
@@ -127,6 +136,7 @@ func DefaultConfig(domain, patientDomain string) Config {
 	c.Auth.LockoutWindow = Duration{5 * time.Minute}
 	c.Auth.LockoutDuration = Duration{15 * time.Minute}
 	c.TLS.Anchors = []string{}
+	c.Notify.From = "Messagerie santé <ne-pas-repondre@" + domain + ">"
 	c.Shutdown.Grace = Duration{15 * time.Second}
 	return c
 }
@@ -219,6 +229,21 @@ lockout_duration = {{q .Auth.LockoutDuration.String}}
 [tls]
 # Extra trust anchors (PEM files), e.g. the IGC-Santé roots of the trust space.
 anchors = {{list .TLS.Anchors}}
+
+[notify]
+# E-mail notifications to patients' personal addresses ("Du nouveau dans votre espace santé"; never who or what).
+# The SMTP relay to the Internet, "host:port"; empty: no e-mail notifications (in-app ones always exist).
+relay = {{q .Notify.Relay}}
+# true: implicit TLS (port 465); false: STARTTLS, required.
+implicit_tls = {{.Notify.ImplicitTLS}}
+# PEM roots the relay's certificate must chain to; empty: the system roots.
+ca_file = {{q .Notify.CAFile}}
+# AUTH PLAIN on the relay when set.
+username = {{q .Notify.Username}}
+password = {{q .Notify.Password}}
+from = {{q .Notify.From}}
+# Where the patient logs in, given in the mail; empty: https:// and the [listen] http address.
+app_url = {{q .Notify.AppURL}}
 
 [shutdown]
 # How long in-flight work may take to finish after SIGTERM.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,11 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"mssanted/certs"
 	"mssanted/db"
 	"mssanted/directory"
 	"mssanted/mailbox"
+	"mssanted/smtpd"
 )
 
 // instance is an opened data directory: configuration, database (migrated),
@@ -251,4 +254,28 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%s: applied %d migrations, schema version %d\n", d.Dialect, n, v)
 	return nil
+}
+
+// notifier is the e-mail notifier of [notify], telling patients at their
+// personal address that something new waits (never what).
+func (in *instance) notifier(log *slog.Logger, httpsAddr string) (*smtpd.Notifier, error) {
+	n := in.cfg.Notify
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if n.CAFile != "" {
+		pem, err := os.ReadFile(n.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("notify: ca_file: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("notify: ca_file %s holds no PEM certificate", n.CAFile)
+		}
+	}
+	appURL := n.AppURL
+	if appURL == "" && httpsAddr != "" {
+		appURL = "https://" + httpsAddr + "/"
+	}
+	return smtpd.NewNotifier(smtpd.NotifyConfig{Store: in.mail, Relay: n.Relay, ImplicitTLS: n.ImplicitTLS, TLS: tc,
+		Username: n.Username, Password: n.Password, From: n.From, Hostname: in.cfg.Instance.Hostname, AppURL: appURL,
+		Poll: 2 * time.Second, Log: log}), nil
 }

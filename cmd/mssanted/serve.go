@@ -126,11 +126,16 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		return float64(n)
 	}))
 
+	pipeline, err := in.pipeline(log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	webSrv := &http.Server{
-		Handler:           web.Handler(web.Options{Instance: in.cfg.Instance.Organisation, Version: version, Logger: log}),
+		Handler: web.Handler(web.Options{Instance: in.cfg.Instance.Organisation, Version: version, Logger: log,
+			Dir: in.dir, Mail: in.mail, Pipeline: pipeline}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -145,10 +150,6 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		for _, e := range soon {
 			log.Warn("certificate expires soon", "kind", e.Kind, "subject", e.Subject, "address", e.Address, "not_after", e.NotAfter)
 		}
-	}
-	pipeline, err := in.pipeline(log)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
 	}
 	outbound := smtpd.NewOutbound(smtpd.OutboundConfig{
 		Store: in.mail, Pipeline: pipeline, Hostname: in.cfg.Instance.Hostname,
@@ -211,6 +212,18 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		defer wg.Done()
 		in.mail.ListenChanges(bgCtx, nil) // other nodes' changes wake IDLE here
 	}()
+	if in.cfg.Notify.Relay != "" {
+		notifier, err := in.notifier(log, bound["https"])
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("serve: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			notifier.Run(bgCtx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

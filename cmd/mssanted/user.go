@@ -64,6 +64,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	pcode := fs.String("postal-code", "", "pharmacy: postal code")
 	commune := fs.String("commune", "", "pharmacy: commune")
 	reachable := fs.Bool("reachable-by-patients", false, "pharmacy: patients may write first")
+	notifyEmail := fs.String("notify-email", "", "personal address told (never shown what) when something new arrives")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return usagef("--password-stdin is required (passwords never go on the command line)")
 	}
 	n := directory.NewAccount{Address: *address, Role: r, DisplayName: *name,
-		MailboxType: directory.MailboxType(strings.ToUpper(*mtype)), StaffOf: *staffOf}
+		MailboxType: directory.MailboxType(strings.ToUpper(*mtype)), StaffOf: *staffOf, NotifyEmail: *notifyEmail}
 	given := func(names ...string) []string {
 		var out []string
 		fs.Visit(func(f *flag.Flag) {

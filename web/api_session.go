@@ -1,0 +1,112 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"mssanted/directory"
+)
+
+type loginRequest struct {
+	Address  string `json:"address"`
+	Password string `json:"password"`
+	// Kind is "bearer" (an app: the token is in the answer) or "cookie"
+	// (a browser: the token is an HttpOnly cookie); default bearer.
+	Kind string `json:"kind,omitempty"`
+}
+
+type accountJSON struct {
+	Address     string `json:"address"`
+	Role        string `json:"role"`
+	Name        string `json:"name"`
+	MailboxType string `json:"mailbox_type"`
+	Profession  string `json:"profession,omitempty"`
+	NotifyEmail string `json:"notify_email,omitempty"`
+}
+
+func accountView(a *directory.Account) accountJSON {
+	v := accountJSON{Address: a.Address, Role: string(a.Role), Name: a.DisplayName, MailboxType: string(a.MailboxType), NotifyEmail: a.NotifyEmail}
+	if a.Professional != nil {
+		v.Profession = a.Professional.Profession
+	}
+	return v
+}
+
+type sessionJSON struct {
+	Token     string      `json:"token,omitempty"`
+	CSRFToken string      `json:"csrf_token,omitempty"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	Account   accountJSON `json:"account"`
+}
+
+func (a *api) login(w http.ResponseWriter, r *http.Request, _ *directory.Session) error {
+	var req loginRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Kind == "" {
+		req.Kind = directory.SessionBearer
+	}
+	if req.Address == "" || req.Password == "" {
+		return bad("Saisissez votre adresse et votre mot de passe", "address and password are required")
+	}
+	token, s, err := a.o.Dir.Login(r.Context(), req.Address, req.Password, remoteIP(r), req.Kind)
+	if err != nil {
+		return err
+	}
+	out := sessionJSON{ExpiresAt: s.ExpiresAt, Account: accountView(s.Account)}
+	if s.Kind == directory.SessionCookie {
+		setSessionCookie(w, token, s.ExpiresAt)
+		out.CSRFToken = csrfToken(token)
+	} else {
+		out.Token = token
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+// setSessionCookie: HttpOnly (no script reads it), Secure (HTTPS only),
+// SameSite=Strict (no cross-site request carries it).
+func setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}
+
+func (a *api) logout(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	token := ""
+	if c, err := r.Cookie(sessionCookie); err == nil && s.Kind == directory.SessionCookie {
+		token = c.Value
+	} else if h := r.Header.Get("Authorization"); len(h) > 7 {
+		token = h[7:]
+	}
+	if err := a.o.Dir.Logout(r.Context(), token); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) me(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	return writeJSON(w, http.StatusOK, accountView(s.Account))
+}
+
+type meUpdate struct {
+	NotifyEmail *string `json:"notify_email"`
+}
+
+func (a *api) updateMe(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	var req meUpdate
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.NotifyEmail != nil {
+		if err := a.o.Dir.SetNotifyEmail(r.Context(), s.Account.Address, *req.NotifyEmail); err != nil {
+			return err
+		}
+	}
+	acc, err := a.o.Dir.ByID(r.Context(), s.Account.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, accountView(acc))
+}
