@@ -95,6 +95,9 @@ type Pipeline struct {
 	// OnQueued, when set, is called after a commit that queued mail for
 	// another operator (the outbound sender's Kick).
 	OnQueued func()
+	// Filer, when set, files the documents of messages to patients in the
+	// delivery transaction (the dmp library).
+	Filer Filer
 	// SMIME, when set, verifies and decrypts incoming S/MIME and seals
 	// outgoing mail (Seal).
 	SMIME *SMIME
@@ -255,15 +258,34 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 			meta.evidence = ek
 		}
 	}
-	reports, err := t.reportsOwed(ctx, &hdr, msgID, now)
-	if err != nil {
-		return nil, err
-	}
 	snd := party{}
 	if t.env.Door != System {
 		if snd, err = t.sender(ctx); err != nil {
 			return nil, err
 		}
+	}
+	// The documents are read once, before the transaction; an integration
+	// error (e.g. 904, the archive is for another patient) goes back in
+	// the MDN, and the message is delivered all the same.
+	var plan FilingPlan
+	var filingErrs map[string]string
+	if p.Filer != nil && t.env.Door != System && t.hasPatient() {
+		plan, err = p.Filer.Prepare(ctx, FilingMessage{BlobKey: key, MessageID: msgID, Subject: meta.subject, From: t.env.From, Sender: snd.account})
+		if err != nil {
+			return nil, fmt.Errorf("mailbox: prepare filing: %w", err)
+		}
+		filingErrs = map[string]string{}
+		for _, r := range t.rcpts {
+			if r.account != nil && r.account.Role == directory.Patient {
+				if e := plan.Check(r.account); e != "" {
+					filingErrs[r.Address] = e
+				}
+			}
+		}
+	}
+	reports, err := t.reportsOwed(ctx, &hdr, msgID, now, filingErrs)
+	if err != nil {
+		return nil, err
 	}
 	closing := isClosing(meta.subject, hdr.Get("X-Mss-Mes"))
 	res := &Result{MessageID: msgID}
@@ -305,6 +327,19 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 			}
 			links = append(links, link{conv, dir})
 			touched = append(touched, mb)
+			if plan != nil && r.account.Role == directory.Patient {
+				docs, err := plan.File(ctx, tx, r.account, row, now)
+				if err != nil {
+					return err
+				}
+				for _, d := range docs {
+					if d.Visible { // rule 6: the patient is told of each new document
+						if err := addNotification(ctx, tx, r.account.ID, NotifyDocument, "Nouveau document : "+d.Title, 0, row, now); err != nil {
+							return err
+						}
+					}
+				}
+			}
 			res.Delivered = append(res.Delivered, r.Address)
 		}
 		if t.env.SaveSent && snd.account != nil && len(res.Delivered)+len(res.Queued) > 0 {
@@ -345,6 +380,15 @@ func (t *Transaction) Deliver(ctx context.Context, data io.Reader) (*Result, err
 	p.log().InfoContext(ctx, "delivered", "door", t.env.Door, "from", t.env.From, "message_id", msgID, "size", size,
 		"delivered", len(res.Delivered), "queued", len(res.Queued), "duplicates", len(res.Duplicates))
 	return res, nil
+}
+
+func (t *Transaction) hasPatient() bool {
+	for _, r := range t.rcpts {
+		if r.account != nil && r.account.Role == directory.Patient {
+			return true
+		}
+	}
+	return false
 }
 
 // deliverLocal files one copy in the account's INBOX unless it already

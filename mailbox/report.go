@@ -39,7 +39,9 @@ type SystemMessage struct {
 // reportsOwed builds the MDN "processed" (RFC 8098) for each local patient
 // or pharmacy recipient when the message asks for one with
 // Disposition-Notification-To (reference.md, Acknowledgements).
-func (t *Transaction) reportsOwed(ctx context.Context, hdr *textproto.Header, msgID string, now time.Time) ([]systemMsg, error) {
+// A recipient with an integration error in errs gets "processed/Error:
+// <code>^<label>" instead.
+func (t *Transaction) reportsOwed(ctx context.Context, hdr *textproto.Header, msgID string, now time.Time, errs map[string]string) ([]systemMsg, error) {
 	dnt := strings.TrimSpace(hdr.Get("Disposition-Notification-To"))
 	if dnt == "" || t.env.From == "" || strings.HasPrefix(strings.ToLower(hdr.Get("Content-Type")), "multipart/report") {
 		return nil, nil // reports never ask for reports (RFC 8098 2.1, loops)
@@ -53,11 +55,16 @@ func (t *Transaction) reportsOwed(ctx context.Context, hdr *textproto.Header, ms
 		if r.account == nil || (r.account.Role != directory.Patient && r.account.Role != directory.Pharmacy) {
 			continue
 		}
-		raw := BuildMDN(MDN{
+		m := MDN{
 			Hostname: t.p.Hostname, From: r.Address, FromName: r.account.DisplayName, To: to.Address,
 			OriginalRecipient: r.ORCPT, FinalRecipient: r.Address, OriginalMessageID: msgID,
 			OriginalSubject: decodeHeader(hdr.Get("Subject")), Disposition: "processed", Date: now,
-		})
+		}
+		if e := errs[r.Address]; e != "" {
+			m.Disposition = "processed/Error: " + e
+			_, m.ErrorText, _ = strings.Cut(e, "^")
+		}
+		raw := BuildMDN(m)
 		sm, err := t.p.PrepareSystem(ctx, to.Address, raw)
 		if err != nil {
 			return nil, err

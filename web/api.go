@@ -16,8 +16,11 @@ import (
 	"strings"
 
 	"mssanted/directory"
+	"mssanted/dmp"
 	"mssanted/mailbox"
 )
+
+func isDocErrT(err error) bool { _, ok := isDocErr(err); return ok }
 
 // The JSON API (/api/v1), described by openapi.json. Every route is in the
 // table below, which a test compares with the OpenAPI file, so neither can
@@ -51,6 +54,23 @@ func (a *api) routes() []route {
 		{"POST", "/api/v1/conversations/{id}/close", false, a.closeConversation},
 		{"GET", "/api/v1/conversations/{id}/messages/{row}/attachments/{index}", false, a.attachment},
 		{"GET", "/api/v1/notifications", false, a.notifications},
+		{"GET", "/api/v1/documents", false, a.listDocuments},
+		{"POST", "/api/v1/documents", false, a.addDocument},
+		{"POST", "/api/v1/documents/share", false, a.shareDocuments},
+		{"GET", "/api/v1/documents/{id}", false, a.getDocument},
+		{"PATCH", "/api/v1/documents/{id}", false, a.patchDocument},
+		{"DELETE", "/api/v1/documents/{id}", false, a.deleteDocument},
+		{"GET", "/api/v1/documents/{id}/content", false, a.documentContent},
+		{"POST", "/api/v1/documents/{id}/objection", false, a.objectDocument},
+		{"POST", "/api/v1/documents/{id}/report", false, a.reportDocument},
+		{"GET", "/api/v1/document-reports", false, a.documentReports},
+		{"GET", "/api/v1/folders", false, a.listFolders},
+		{"POST", "/api/v1/folders", false, a.createFolder},
+		{"PATCH", "/api/v1/folders/{id}", false, a.renameFolder},
+		{"DELETE", "/api/v1/folders/{id}", false, a.deleteFolder},
+		{"GET", "/api/v1/access-traces", false, a.accessTraces},
+		{"PUT", "/api/v1/record/settings", false, a.recordSettings},
+		{"GET", "/api/v1/patients/{ins}/documents", false, a.patientDocuments},
 		{"POST", "/api/v1/notifications/read", false, a.readNotifications},
 	}
 }
@@ -187,6 +207,15 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblemDoc(w, refusalProblem(rf.r, rf.draft))
 	case errors.As(err, &re):
 		writeProblemDoc(w, refusalProblem(re, 0))
+	case isDocErrT(err):
+		st, _ := isDocErr(err)
+		msg := err.Error()
+		title := map[int]string{http.StatusNotFound: "Document introuvable", http.StatusForbidden: "Action non autorisée"}[st]
+		if st == http.StatusBadRequest {
+			msg = strings.TrimPrefix(msg, dmp.ErrInvalid.Error()+": ")
+			title, _, _ = strings.Cut(msg, " / ")
+		}
+		writeProblem(w, st, title, msg)
 	case errors.Is(err, directory.ErrBadCredentials):
 		writeProblem(w, http.StatusUnauthorized, "Adresse ou mot de passe incorrect", "Invalid credentials")
 	case errors.Is(err, directory.ErrLocked):

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mssanted/directory"
+	"mssanted/dmp"
 	"mssanted/mailbox"
 )
 
@@ -22,6 +23,7 @@ type Options struct {
 	Dir      *directory.Store
 	Mail     *mailbox.Store
 	Pipeline *mailbox.Pipeline
+	Docs     *dmp.Store
 }
 
 // Handler returns the HTTP handler of the web door, wrapped in the security

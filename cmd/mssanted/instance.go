@@ -18,6 +18,7 @@ import (
 	"mssanted/certs"
 	"mssanted/db"
 	"mssanted/directory"
+	"mssanted/dmp"
 	"mssanted/mailbox"
 	"mssanted/smtpd"
 )
@@ -32,6 +33,7 @@ type instance struct {
 	certs   *certs.Registry
 	dir     *directory.Store
 	mail    *mailbox.Store
+	docs    *dmp.Store
 }
 
 // pipeline is the delivery pipeline every door hands messages to.
@@ -54,7 +56,7 @@ func (in *instance) pipeline(log *slog.Logger) (*mailbox.Pipeline, error) {
 		require[strings.ToLower(d)] = true
 	}
 	return &mailbox.Pipeline{Store: in.mail, Dir: in.dir, Hostname: in.cfg.Instance.Hostname,
-		Product: "mssanted/" + version, Log: log,
+		Product: "mssanted/" + version, Log: log, Filer: in.docs.Filer(),
 		SMIME: &mailbox.SMIME{
 			Certs: in.certs, Roots: anchors,
 			RejectInvalid: func(domain string) bool {
@@ -116,10 +118,12 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 		Window:   cfg.Auth.LockoutWindow.Duration,
 		Duration: cfg.Auth.LockoutDuration.Duration,
 	})
+	dir := directory.New(d, ca, reg, lock)
 	return &instance{
 		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg,
-		dir:  directory.New(d, ca, reg, lock),
+		dir:  dir,
 		mail: mailbox.New(d, blobs),
+		docs: dmp.New(d, blobs, dir),
 	}, nil
 }
 

@@ -135,7 +135,7 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 
 	webSrv := &http.Server{
 		Handler: web.Handler(web.Options{Instance: in.cfg.Instance.Organisation, Version: version, Logger: log,
-			Dir: in.dir, Mail: in.mail, Pipeline: pipeline}),
+			Dir: in.dir, Mail: in.mail, Pipeline: pipeline, Docs: in.docs}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
