@@ -25,6 +25,23 @@ func (a *Archive) PatientIDs() []PatientID {
 	return out
 }
 
+// HasQualifiedINS tells whether the archive carries a qualified INS (the
+// submission set's patientId, else every entry's): the value of the
+// X-MSS-INS header, "O" or "N" (shared/reference.md, "Headers specific to
+// the space").
+func (a *Archive) HasQualifiedINS() bool {
+	ids := a.PatientIDs()
+	if len(ids) == 0 {
+		return false
+	}
+	for _, id := range ids {
+		if QualifiedINS(id) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckPatient checks every patient id of the archive against the INS the
 // mail's recipient holds. See CheckPatientIDs.
 func (a *Archive) CheckPatient(expectedINS string) *Problem {
