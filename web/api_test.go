@@ -15,6 +15,7 @@ import (
 	"mssanted/db"
 	"mssanted/db/dbtest"
 	"mssanted/directory"
+	"mssanted/dmp"
 	"mssanted/mailbox"
 	"mssanted/web"
 )
@@ -61,8 +62,9 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	must(t, err)
 	f.store = mailbox.New(d, blobs)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &mailbox.Pipeline{Store: f.store, Dir: dir, Hostname: "mail.hopital.example", Product: "mssanted/test", Log: quiet}
-	f.srv = httptest.NewTLSServer(web.Handler(web.Options{Instance: "test", Version: "test", Logger: quiet, Dir: dir, Mail: f.store, Pipeline: p}))
+	docs := dmp.New(d, blobs, dir)
+	p := &mailbox.Pipeline{Store: f.store, Dir: dir, Hostname: "mail.hopital.example", Product: "mssanted/test", Log: quiet, Filer: docs.Filer()}
+	f.srv = httptest.NewTLSServer(web.Handler(web.Options{Instance: "test", Version: "test", Logger: quiet, Dir: dir, Mail: f.store, Pipeline: p, Docs: docs}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -318,13 +320,13 @@ func testAPIRules(t *testing.T, d *db.DB) {
 	for _, n := range ns.Notifications {
 		titles[n.Kind+": "+n.Title]++
 	}
-	if ns.Unread != 5 || titles["message: Nouveau message de Dr Alice Martin"] != 2 || titles["closed: Dr Alice Martin a mis fin à vos échanges"] != 1 ||
+	if ns.Unread != 6 || titles["document: Nouveau document : Resultats"] != 1 || titles["message: Nouveau message de Dr Alice Martin"] != 2 || titles["closed: Dr Alice Martin a mis fin à vos échanges"] != 1 ||
 		titles["closed: Pharmacie de la Gare a mis fin à vos échanges"] != 1 || titles["message: Nouveau message de Pharmacie de la Gare"] != 1 {
 		t.Fatalf("notifications: %d unread, %v", ns.Unread, titles)
 	}
 	pat.do("POST", "/api/v1/notifications/read", map[string]any{"ids": []int64{ns.Notifications[0].ID}}, http.StatusNoContent, nil)
 	pat.do("GET", "/api/v1/notifications", nil, http.StatusOK, &ns)
-	if ns.Unread != 4 {
+	if ns.Unread != 5 {
 		t.Fatalf("unread after reading one: %d", ns.Unread)
 	}
 
@@ -487,5 +489,91 @@ func TestAPISessions(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent || get() != http.StatusUnauthorized {
 			t.Fatalf("logout: %d, then %d", resp.StatusCode, get())
 		}
+	}}})
+}
+
+func TestAPIDocuments(t *testing.T) {
+	dbtest.Suite(t, []dbtest.Case{{Name: "documents", Run: func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		doc, pat, doc2 := f.login(f.doc), f.login(f.pat), f.login(f.doc2)
+		pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+		var s sent
+		doc.do("POST", "/api/v1/conversations", map[string]any{"to": f.pat.Address, "subject": "Ordonnance", "text": "Voici votre ordonnance.",
+			"attachments": []map[string]any{{"name": "ordonnance.pdf", "content_type": "application/pdf", "data": pdf}}}, http.StatusCreated, &s)
+
+		type docJSON struct {
+			ID         int64
+			Title      string
+			Category   string
+			Author     string
+			ContentURL string `json:"content_url"`
+			MessageID  string `json:"message_id"`
+		}
+		var list struct{ Documents []docJSON }
+		pat.do("GET", "/api/v1/documents", nil, http.StatusOK, &list)
+		if len(list.Documents) != 1 || list.Documents[0].Title != "Ordonnance" || list.Documents[0].Category != "ordonnances" ||
+			list.Documents[0].Author != "Dr Alice Martin" || list.Documents[0].MessageID != s.MessageID {
+			t.Fatalf("patient's documents: %+v", list)
+		}
+		id := list.Documents[0].ID
+		if got := pat.do("GET", list.Documents[0].ContentURL, nil, http.StatusOK, nil); !bytes.Equal(got, pdf) {
+			t.Fatal("content differs")
+		}
+		pat.do("GET", "/api/v1/documents?latest=3", nil, http.StatusOK, &list)
+		if len(list.Documents) != 1 {
+			t.Fatalf("latest: %+v", list)
+		}
+		// Upload, folders, edit.
+		var up docJSON
+		pat.do("POST", "/api/v1/documents", map[string]any{"name": "carte-mutuelle.pdf", "data": pdf}, http.StatusCreated, &up)
+		var p problem
+		pat.do("POST", "/api/v1/documents", map[string]any{"name": "x.exe", "data": []byte("MZ")}, http.StatusBadRequest, &p)
+		if !strings.Contains(p.Title, "type de fichier non accepté") {
+			t.Fatalf("refused upload: %+v", p)
+		}
+		var fo struct{ ID int64 }
+		pat.do("POST", "/api/v1/folders", map[string]any{"name": "Accouchement"}, http.StatusCreated, &fo)
+		pat.do("PATCH", "/api/v1/documents/"+itoa(up.ID), map[string]any{"folder_id": fo.ID, "pinned": true, "title": "Mutuelle"}, http.StatusOK, nil)
+		var folders struct {
+			Folders []struct {
+				Name      string
+				Documents int
+			}
+		}
+		pat.do("GET", "/api/v1/folders", nil, http.StatusOK, &folders)
+		if len(folders.Folders) != 1 || folders.Folders[0].Documents != 1 {
+			t.Fatalf("folders: %+v", folders)
+		}
+		// Professionals by INS: the author yes; a stranger no; the
+		// patient's own masking hides it from the others.
+		ins := f.pat.Patient.INS
+		doc.do("GET", "/api/v1/patients/"+ins+"/documents", nil, http.StatusOK, &list)
+		if len(list.Documents) != 2 { // the prescription, and the patient's own upload (class 90)
+			t.Fatalf("author's view: %+v", list)
+		}
+		doc2.do("GET", "/api/v1/patients/"+ins+"/documents", nil, http.StatusForbidden, nil)
+		pat.do("PATCH", "/api/v1/documents/"+itoa(up.ID), map[string]any{"masked": true}, http.StatusOK, nil)
+		doc.do("GET", "/api/v1/patients/"+ins+"/documents", nil, http.StatusOK, &list)
+		if len(list.Documents) != 1 {
+			t.Fatalf("masked upload still shown: %+v", list)
+		}
+		doc.do("PATCH", "/api/v1/documents/"+itoa(id), map[string]any{"title": "x"}, http.StatusForbidden, nil)
+		// The patient reads who looked.
+		var tr struct {
+			Traces []struct{ Actor, ActorType, Action string }
+		}
+		pat.do("GET", "/api/v1/access-traces", nil, http.StatusOK, &tr)
+		seen := false
+		for _, x := range tr.Traces {
+			seen = seen || x.Actor == "Dr Alice Martin" && strings.Contains(x.Action, "liste")
+		}
+		if !seen {
+			t.Fatalf("traces: %+v", tr)
+		}
+		doc.do("GET", "/api/v1/access-traces", nil, http.StatusForbidden, nil)
+		// Share the prescription back into the conversation.
+		pat.do("POST", "/api/v1/documents/share", map[string]any{"documents": []int64{id}, "conversation_id": s.ConversationID, "text": "Pour info"}, http.StatusCreated, nil)
+		pat.do("DELETE", "/api/v1/documents/"+itoa(up.ID), nil, http.StatusNoContent, nil)
+		pat.do("GET", "/api/v1/documents/"+itoa(up.ID), nil, http.StatusNotFound, nil)
 	}}})
 }
