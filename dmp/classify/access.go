@@ -34,8 +34,8 @@ import (
 var accessMatrix = map[string][]string{
 	ProfMedecin:          all(),
 	ProfSageFemme:        all(),
-	ProfChirDentiste:     {ClassCompteRendu, ClassSynthese, ClassImagerie, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassCertificat, ClassRemboursemnt, ClassPatient, ClassGestion},
-	ProfPharmacien:       {ClassCompteRendu, ClassSynthese, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassRemboursemnt, ClassPatient, ClassGestion},
+	ProfChirDentiste:     {ClassCompteRendu, ClassSynthese, ClassImagerie, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassCertificat, ClassRemboursement, ClassPatient, ClassGestion},
+	ProfPharmacien:       {ClassCompteRendu, ClassSynthese, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassRemboursement, ClassPatient, ClassGestion},
 	ProfInfirmier:        {ClassCompteRendu, ClassSynthese, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassPatient, ClassGestion},
 	ProfInfirmierPsy:     {ClassCompteRendu, ClassSynthese, ClassPrescription, ClassDispensation, ClassPlanDeSoins, ClassTraitement, ClassPatient, ClassGestion},
 	ProfKine:             {ClassCompteRendu, ClassSynthese, ClassImagerie, ClassPrescription, ClassPlanDeSoins, ClassTraitement, ClassPatient, ClassGestion},

@@ -90,38 +90,38 @@ func ParseCategory(s string) (Category, bool) {
 // Document classes (DMP classCode, 1.2.250.1.213.1.1.4.1), from
 // shared/reference.md ("Document classes").
 const (
-	ClassCompteRendu  = "10"
-	ClassSynthese     = "11"
-	ClassImagerie     = "31"
-	ClassPrescription = "42"
-	ClassDispensation = "43"
-	ClassPlanDeSoins  = "44"
-	ClassTraitement   = "45"
-	ClassCertificat   = "52"
-	ClassRemboursemnt = "60"
-	ClassPatient      = "90"
-	ClassGestion      = "95"
+	ClassCompteRendu   = "10"
+	ClassSynthese      = "11"
+	ClassImagerie      = "31"
+	ClassPrescription  = "42"
+	ClassDispensation  = "43"
+	ClassPlanDeSoins   = "44"
+	ClassTraitement    = "45"
+	ClassCertificat    = "52"
+	ClassRemboursement = "60"
+	ClassPatient       = "90"
+	ClassGestion       = "95"
 )
 
 // Classes are every class, in the reference's order.
 var Classes = []string{
 	ClassCompteRendu, ClassSynthese, ClassImagerie, ClassPrescription, ClassDispensation,
-	ClassPlanDeSoins, ClassTraitement, ClassCertificat, ClassRemboursemnt, ClassPatient, ClassGestion,
+	ClassPlanDeSoins, ClassTraitement, ClassCertificat, ClassRemboursement, ClassPatient, ClassGestion,
 }
 
 // ClassLabels are the French meanings of the classes (shared/reference.md).
 var ClassLabels = map[string]string{
-	ClassCompteRendu:  "Compte rendu",
-	ClassSynthese:     "Synthèse",
-	ClassImagerie:     "Imagerie médicale",
-	ClassPrescription: "Prescription",
-	ClassDispensation: "Dispensation",
-	ClassPlanDeSoins:  "Plan de soins, protocole de soins",
-	ClassTraitement:   "Traitement administré",
-	ClassCertificat:   "Certificat, déclaration",
-	ClassRemboursemnt: "Données de remboursement",
-	ClassPatient:      "Document déposé par le patient",
-	ClassGestion:      "Document de gestion",
+	ClassCompteRendu:   "Compte rendu",
+	ClassSynthese:      "Synthèse",
+	ClassImagerie:      "Imagerie médicale",
+	ClassPrescription:  "Prescription",
+	ClassDispensation:  "Dispensation",
+	ClassPlanDeSoins:   "Plan de soins, protocole de soins",
+	ClassTraitement:    "Traitement administré",
+	ClassCertificat:    "Certificat, déclaration",
+	ClassRemboursement: "Données de remboursement",
+	ClassPatient:       "Document déposé par le patient",
+	ClassGestion:       "Document de gestion",
 }
 
 // typeClass maps typeCodes to their class: the LOINC and local codes of
@@ -138,7 +138,7 @@ var typeClass = map[string]string{
 	"11369-6": ClassCertificat, "87273-9": ClassCertificat, "CERT_DECL": ClassCertificat,
 	"74465-6": ClassPatient,
 	"59284-0": ClassGestion, "86531-1": ClassGestion,
-	"REMB": ClassRemboursemnt,
+	"REMB": ClassRemboursement,
 }
 
 // ClassOf is the class of a typeCode, "" when unknown. DOCPAT01 to DOCPAT09
@@ -179,17 +179,17 @@ var typeCategory = map[string]Category{
 // (the patient's own profile summary, "Ma santé en résumé", is produced by
 // the space itself, which files it directly).
 var classCategory = map[string]Category{
-	ClassCompteRendu:  ComptesRendus,
-	ClassSynthese:     SyntheseMedicale,
-	ClassImagerie:     Imagerie,
-	ClassPrescription: Ordonnances,
-	ClassDispensation: Ordonnances,
-	ClassPlanDeSoins:  Ordonnances,
-	ClassTraitement:   Ordonnances,
-	ClassCertificat:   Certificats,
-	ClassRemboursemnt: Administratif,
-	ClassPatient:      Autres,
-	ClassGestion:      Administratif,
+	ClassCompteRendu:   ComptesRendus,
+	ClassSynthese:      SyntheseMedicale,
+	ClassImagerie:      Imagerie,
+	ClassPrescription:  Ordonnances,
+	ClassDispensation:  Ordonnances,
+	ClassPlanDeSoins:   Ordonnances,
+	ClassTraitement:    Ordonnances,
+	ClassCertificat:    Certificats,
+	ClassRemboursement: Administratif,
+	ClassPatient:       Autres,
+	ClassGestion:       Administratif,
 }
 
 // CategoryOf files a document by its classCode and typeCode: the typeCode

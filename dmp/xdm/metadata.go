@@ -20,27 +20,27 @@ const (
 // Classification schemes, external identifiers and object types of XDS
 // metadata (ITI TF-3 §4.2.5, table 4.2.5-1), without the urn:uuid: prefix.
 const (
-	schemeDocAuthor          = "93606bcf-9494-43ec-9b4e-a7748d1a838d"
-	schemeClassCode          = "41a5887f-8865-4c09-adf7-e362475b143a"
-	schemeConfidentiality    = "f4f85eac-e6cb-4883-b524-f2705394840f"
-	schemeEventCode          = "2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
-	schemeFormatCode         = "a09d5840-386c-46f2-b5ad-9c3699a4309d"
-	schemeFacilityType       = "f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
-	schemePracticeSetting    = "cccf5598-8b07-4b77-a05e-ae952c785ead"
-	schemeTypeCode           = "f0306f51-975f-434e-a61c-c59651d33983"
-	idDocPatientID           = "58a6f841-87b3-4a3e-92fd-a8ffeff98427"
-	idDocUniqueID            = "2e82c1f6-a085-4c72-9da3-8640a32e42ab"
-	schemeSSAuthor           = "a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
-	schemeSSContentType      = "aa543740-bdda-424e-8c96-df4873be8500"
-	idSSPatientID            = "6b5aea1a-874d-4603-a4bc-96a0a7b38446"
-	idSSSourceID             = "554ac39e-e3fe-47fe-b233-965d2a147832"
-	idSSUniqueID             = "96fdda7c-d067-4183-912e-bf5ee74998a8"
-	nodeSubmissionSet        = "a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
-	ObjectTypeStable         = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
-	ObjectTypeOnDemand       = "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248"
-	AssociationHasMember     = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
-	AssociationSigns         = "urn:ihe:iti:2007:AssociationType:signs"
-	ClassCodeDigitalSignatur = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1" // IHE DSG (ITI TF-3 §5.5), classCode of a signature document
+	schemeDocAuthor           = "93606bcf-9494-43ec-9b4e-a7748d1a838d"
+	schemeClassCode           = "41a5887f-8865-4c09-adf7-e362475b143a"
+	schemeConfidentiality     = "f4f85eac-e6cb-4883-b524-f2705394840f"
+	schemeEventCode           = "2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4"
+	schemeFormatCode          = "a09d5840-386c-46f2-b5ad-9c3699a4309d"
+	schemeFacilityType        = "f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+	schemePracticeSetting     = "cccf5598-8b07-4b77-a05e-ae952c785ead"
+	schemeTypeCode            = "f0306f51-975f-434e-a61c-c59651d33983"
+	idDocPatientID            = "58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+	idDocUniqueID             = "2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+	schemeSSAuthor            = "a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
+	schemeSSContentType       = "aa543740-bdda-424e-8c96-df4873be8500"
+	idSSPatientID             = "6b5aea1a-874d-4603-a4bc-96a0a7b38446"
+	idSSSourceID              = "554ac39e-e3fe-47fe-b233-965d2a147832"
+	idSSUniqueID              = "96fdda7c-d067-4183-912e-bf5ee74998a8"
+	nodeSubmissionSet         = "a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
+	ObjectTypeStable          = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+	ObjectTypeOnDemand        = "urn:uuid:34268e47-fdf5-41a6-ba33-82133c465248"
+	AssociationHasMember      = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
+	AssociationSigns          = "urn:ihe:iti:2007:AssociationType:signs"
+	ClassCodeDigitalSignature = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1" // IHE DSG (ITI TF-3 §5.5), classCode of a signature document
 )
 
 // The confidentiality codes (shared/reference.md, "Documents travelling by
@@ -156,7 +156,7 @@ func (e *DocumentEntry) InvisibleToLegalRepresentatives() bool {
 // IsSignature tells whether the entry is an IHE DSG signature document
 // (its classCode), which signs the submission set rather than being a
 // document for the patient.
-func (e *DocumentEntry) IsSignature() bool { return e.Class.Code == ClassCodeDigitalSignatur }
+func (e *DocumentEntry) IsSignature() bool { return e.Class.Code == ClassCodeDigitalSignature }
 
 // Association is an ebRIM Association between two registry objects.
 type Association struct {
