@@ -4,7 +4,6 @@ package web
 
 import (
 	"encoding/json"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -24,6 +23,11 @@ type Options struct {
 	Mail     *mailbox.Store
 	Pipeline *mailbox.Pipeline
 	Docs     *dmp.Store
+
+	// MailClient describes the IMAP and submission endpoints for the
+	// set-up of mail clients (autoconfig, Apple profile); nil: none. It is
+	// called per request, so that listeners bound later (port 0) count.
+	MailClient func() MailClient
 }
 
 // Handler returns the HTTP handler of the web door, wrapped in the security
@@ -34,31 +38,13 @@ func Handler(o Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	(&api{o: o}).register(mux)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := homePage.Execute(w, o); err != nil {
-			o.Logger.Error("web: home page", "err", err)
-		}
-	})
+	newPages(&api{o: o}).register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": o.Version})
 	})
 	return securityHeaders(logRequests(o.Logger, mux))
 }
-
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="fr">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Messagerie sécurisée de santé — {{.Instance}}</title></head>
-<body>
-<main>
-<h1>Messagerie sécurisée de santé</h1>
-<p>{{.Instance}} : messagerie sécurisée entre professionnels de santé et patients.</p>
-</main>
-</body>
-</html>
-`))
 
 // securityHeaders sets the headers of a health service: HTTPS only, no
 // framing, no sniffing, no referrer, a strict content security policy.

@@ -1,0 +1,442 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	_ "time/tzdata" // Europe/Paris on machines without a zoneinfo database
+
+	"mssanted/directory"
+	"mssanted/mailbox"
+)
+
+// The web app: server-rendered pages in French, for patients (Accueil,
+// Messagerie, Nouveau message, Documents) and for professionals and
+// pharmacies (their conversations, reply, "Clôturer la conversation", the
+// set-up of their mail client). Plain HTML forms: every page works without
+// JavaScript; the little script in static/ only helps (file sizes). As
+// in the API, authorization is decided in the rooms: a page says who is
+// asking, mailbox and directory decide.
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages serves the web app. It shares the API's room calls (send,
+// replyDraft, conversationView) so that both doors say the same.
+type pages struct {
+	*api
+	tmpl map[string]*template.Template
+}
+
+var paris = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		return time.UTC
+	}
+	return l
+}()
+
+var frMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// frDate writes "14 mars 2026 à 10:05" in Paris time.
+func frDate(t time.Time) string {
+	t = t.In(paris)
+	return fmt.Sprintf("%d %s %d à %02d:%02d", t.Day(), frMonths[t.Month()-1], t.Year(), t.Hour(), t.Minute())
+}
+
+// frSize writes a file size as French users read it: "12 Ko", "1,4 Mo".
+func frSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d octets", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%d Ko", (n+999)/1000)
+	default:
+		s := fmt.Sprintf("%.1f Mo", float64(n)/1e6)
+		return strings.Replace(s, ".", ",", 1)
+	}
+}
+
+var pageFuncs = template.FuncMap{
+	"date": frDate,
+	"size": frSize,
+	"plural": func(n int, one, many string) string {
+		if n > 1 {
+			return many
+		}
+		return one
+	},
+}
+
+func newPages(a *api) *pages {
+	p := &pages{api: a, tmpl: map[string]*template.Template{}}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" {
+			continue
+		}
+		p.tmpl[strings.TrimSuffix(base, ".html")] = template.Must(template.New(base).Funcs(pageFuncs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return p
+}
+
+func (p *pages) register(mux *http.ServeMux) {
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	mux.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /connexion", p.loginPage)
+	mux.HandleFunc("POST /connexion", p.loginSubmit)
+	mux.HandleFunc("POST /deconnexion", p.auth(p.logoutSubmit))
+	mux.HandleFunc("GET /{$}", p.auth(p.home))
+	mux.HandleFunc("POST /notifications/lues", p.auth(p.notificationsRead))
+	mux.HandleFunc("GET /messagerie", p.auth(p.conversations))
+	mux.HandleFunc("GET /messagerie/{id}", p.auth(p.conversation))
+	mux.HandleFunc("POST /messagerie/{id}/repondre", p.auth(p.replySubmit))
+	mux.HandleFunc("POST /messagerie/{id}/cloturer", p.auth(p.closeSubmit))
+	mux.HandleFunc("GET /messagerie/nouveau", p.auth(p.searchPharmacy))
+	mux.HandleFunc("GET /messagerie/nouveau/message", p.auth(p.newMessage))
+	mux.HandleFunc("POST /messagerie/nouveau/message", p.auth(p.newMessageSubmit))
+	mux.HandleFunc("GET /documents", p.auth(p.documents))
+	mux.HandleFunc("GET /configuration", p.auth(p.mailClientPage))
+	mux.HandleFunc("GET /configuration/messagerie.mobileconfig", p.auth(p.mobileConfig))
+	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", p.autoconfig)
+	mux.HandleFunc("GET /mail/config-v1.1.xml", p.autoconfig)
+}
+
+// page is what every page's template reads.
+type page struct {
+	Title    string
+	Instance string
+	Nav      string // the current entry of the menu
+	Account  *directory.Account
+	CSRF     string
+	Notice   string // a confirmation ("Message envoyé")
+	Error    string // what went wrong, in French
+	// MailSetup shows the menu entry of the mail-client set-up.
+	MailSetup bool
+}
+
+func (pg page) Patient() bool { return pg.Account != nil && pg.Account.Role == directory.Patient }
+
+// websession is the signed-in user of a page request.
+type websession struct {
+	*directory.Session
+	token string
+}
+
+func (s *websession) csrf() string { return csrfToken(s.token) }
+
+// newPage starts the data of a page for s (nil when signed out).
+func (p *pages) newPage(s *websession, title, nav string) page {
+	pg := page{Title: title, Instance: p.o.Instance, Nav: nav}
+	if s != nil {
+		pg.Account, pg.CSRF = s.Account, s.csrf()
+		pg.MailSetup = p.o.MailClient != nil && s.Account.Role != directory.Patient
+	}
+	return pg
+}
+
+func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	t, ok := p.tmpl[name]
+	if !ok {
+		panic("web: no template " + name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		p.o.Logger.ErrorContext(r.Context(), "web: page", "template", name, "err", err)
+		http.Error(w, "Erreur interne, réessayez plus tard", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", "fr")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// webSession finds the browser session of a request: the cookie only (a
+// bearer token is for the API).
+func (p *pages) webSession(r *http.Request) (*websession, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, directory.ErrNoSession
+	}
+	s, err := p.o.Dir.SessionOf(r.Context(), c.Value)
+	if err != nil || s.Kind != directory.SessionCookie {
+		return nil, directory.ErrNoSession
+	}
+	return &websession{Session: s, token: c.Value}, nil
+}
+
+type pageHandler func(w http.ResponseWriter, r *http.Request, s *websession)
+
+// auth sends a signed-out visitor to /connexion (and back afterwards), and
+// refuses a POST without the form's CSRF token. A multipart form is read
+// by its handler, which checks the token itself with csrfOK.
+func (p *pages) auth(h pageHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := p.webSession(r)
+		if err != nil {
+			next := r.URL.Path
+			if r.Method != http.MethodGet {
+				next = "/"
+			} else if r.URL.RawQuery != "" {
+				next += "?" + r.URL.RawQuery
+			}
+			target := "/connexion"
+			if next != "/" {
+				target += "?suite=" + url.QueryEscape(next)
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && !isMultipart(r) && !p.csrfOK(r, s) {
+			p.forbidden(w, r, s)
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+func isMultipart(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+}
+
+// csrfOK checks the hidden "csrf" field of a form against the session.
+func (p *pages) csrfOK(r *http.Request, s *websession) bool {
+	got := r.PostFormValue("csrf")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf())) == 1
+}
+
+func (p *pages) forbidden(w http.ResponseWriter, r *http.Request, s *websession) {
+	pg := p.newPage(s, "Action refusée", "")
+	pg.Error = "Ce formulaire a expiré ou ne vient pas de cette page. Rechargez la page et réessayez."
+	p.render(w, r, http.StatusForbidden, "error", pg)
+}
+
+func (p *pages) notFound(w http.ResponseWriter, r *http.Request, s *websession) {
+	pg := p.newPage(s, "Page introuvable", "")
+	pg.Error = "Cette page n'existe pas, ou vous n'y avez pas accès."
+	p.render(w, r, http.StatusNotFound, "error", pg)
+}
+
+// fail answers an unexpected error with a page that says so; the cause
+// goes to the log only.
+func (p *pages) fail(w http.ResponseWriter, r *http.Request, s *websession, err error) {
+	switch {
+	case errors.Is(err, mailbox.ErrNoSuchConversation), errors.Is(err, directory.ErrNotFound):
+		p.notFound(w, r, s)
+		return
+	case errors.Is(err, mailbox.ErrForbidden), errors.Is(err, directory.ErrForbidden):
+		pg := p.newPage(s, "Action non autorisée", "")
+		pg.Error = "Cette action ne vous est pas permise."
+		p.render(w, r, http.StatusForbidden, "error", pg)
+		return
+	}
+	p.o.Logger.ErrorContext(r.Context(), "web: page", "method", r.Method, "path", r.URL.Path, "err", err)
+	pg := p.newPage(s, "Erreur", "")
+	pg.Error = "Une erreur est survenue. Réessayez dans quelques instants."
+	p.render(w, r, http.StatusInternalServerError, "error", pg)
+}
+
+// --- Connexion
+
+const loginCookie = "mss_login"
+
+type loginData struct {
+	page
+	Address string
+	Next    string
+	// LoginCSRF is the double-submit token of the login form: the same
+	// value in a SameSite=Strict cookie and in the form, so that no other
+	// site can sign the browser in to an account of its choosing.
+	LoginCSRF string
+}
+
+// safeNext keeps a "suite" only when it is a path of this site.
+func safeNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+		return "/"
+	}
+	return s
+}
+
+func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
+	if s, err := p.webSession(r); err == nil && s != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("suite")), http.StatusSeeOther)
+		return
+	}
+	p.renderLogin(w, r, http.StatusOK, loginData{Next: safeNext(r.URL.Query().Get("suite"))})
+}
+
+func (p *pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	b := make([]byte, 18)
+	rand.Read(b)
+	d.LoginCSRF = base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.LoginCSRF, Path: "/connexion", MaxAge: 3600,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	d.page = page{Title: "Connexion", Instance: p.o.Instance, Error: d.Error}
+	p.render(w, r, status, "login", d)
+}
+
+func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	d := loginData{Address: strings.TrimSpace(r.PostFormValue("adresse")), Next: safeNext(r.PostFormValue("suite"))}
+	c, err := r.Cookie(loginCookie)
+	got := r.PostFormValue("csrf")
+	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) != 1 {
+		d.Error = "Ce formulaire a expiré. Saisissez à nouveau votre adresse et votre mot de passe."
+		p.renderLogin(w, r, http.StatusForbidden, d)
+		return
+	}
+	password := r.PostFormValue("mot_de_passe")
+	if d.Address == "" || password == "" {
+		d.Error = "Saisissez votre adresse et votre mot de passe."
+		p.renderLogin(w, r, http.StatusBadRequest, d)
+		return
+	}
+	token, s, err := p.o.Dir.Login(r.Context(), d.Address, password, remoteIP(r), directory.SessionCookie)
+	switch {
+	case errors.Is(err, directory.ErrBadCredentials), errors.Is(err, directory.ErrInvalid):
+		d.Error = "Adresse ou mot de passe incorrect."
+		p.renderLogin(w, r, http.StatusUnauthorized, d)
+		return
+	case errors.Is(err, directory.ErrLocked):
+		w.Header().Set("Retry-After", "900")
+		d.Error = "Trop de tentatives : réessayez dans quelques minutes."
+		p.renderLogin(w, r, http.StatusTooManyRequests, d)
+		return
+	case err != nil:
+		p.fail(w, r, nil, err)
+		return
+	}
+	setSessionCookie(w, token, s.ExpiresAt)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/connexion", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+func (p *pages) logoutSubmit(w http.ResponseWriter, r *http.Request, s *websession) {
+	if err := p.o.Dir.Logout(r.Context(), s.token); err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/connexion?deconnecte=1", http.StatusSeeOther)
+}
+
+// --- Accueil
+
+type notificationView struct {
+	Title string
+	Date  time.Time
+	Read  bool
+	Link  string
+}
+
+type homeData struct {
+	page
+	Unread        int                // unread messages
+	UnreadConvs   []conversationJSON // conversations with unread messages
+	Notifications []notificationView
+	UnreadNotes   int
+	DocumentsSoon bool // the document library is not served yet
+}
+
+func (p *pages) home(w http.ResponseWriter, r *http.Request, s *websession) {
+	ctx := r.Context()
+	d := homeData{page: p.newPage(s, "Accueil", "accueil"), DocumentsSoon: true}
+	cs, err := p.o.Mail.ConversationsOf(ctx, p.o.Dir, s.Account)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	for i := range cs {
+		if cs[i].Unread == 0 {
+			continue
+		}
+		v, err := p.conversationView(ctx, s.Account, &cs[i].Conversation, cs[i].Messages, cs[i].Unread)
+		if err != nil {
+			p.fail(w, r, s, err)
+			return
+		}
+		d.Unread += cs[i].Unread
+		d.UnreadConvs = append(d.UnreadConvs, v)
+	}
+	ns, unread, err := p.o.Mail.Notifications(ctx, s.Account.ID, 10)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	d.UnreadNotes = unread
+	for _, n := range ns {
+		v := notificationView{Title: n.Title, Date: n.CreatedAt, Read: n.Read}
+		switch {
+		case n.ConversationID != 0:
+			v.Link = fmt.Sprintf("/messagerie/%d", n.ConversationID)
+		case n.Kind == mailbox.NotifyDocument:
+			v.Link = "/documents"
+		}
+		d.Notifications = append(d.Notifications, v)
+	}
+	if r.URL.Query().Get("lues") == "1" {
+		d.Notice = "Les notifications sont marquées comme lues."
+	}
+	p.render(w, r, http.StatusOK, "home", d)
+}
+
+func (p *pages) notificationsRead(w http.ResponseWriter, r *http.Request, s *websession) {
+	ns, _, err := p.o.Mail.Notifications(r.Context(), s.Account.ID, 500)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	var ids []int64
+	for _, n := range ns {
+		if !n.Read {
+			ids = append(ids, n.ID)
+		}
+	}
+	if len(ids) > 0 {
+		if err := p.o.Mail.MarkNotificationsRead(r.Context(), s.Account.ID, ids); err != nil {
+			p.fail(w, r, s, err)
+			return
+		}
+	}
+	http.Redirect(w, r, "/?lues=1", http.StatusSeeOther)
+}
+
+// --- Documents
+
+// documents is the place of the document library (the "Documents" of
+// domain.md). BIENTÔT DISPONIBLE: the document store (dmp/) has no API
+// yet; when /api/v1/documents exists, this page lists the documents
+// (title, type, date, author, folder) from the same room calls.
+func (p *pages) documents(w http.ResponseWriter, r *http.Request, s *websession) {
+	if s.Account.Role != directory.Patient {
+		p.notFound(w, r, s)
+		return
+	}
+	p.render(w, r, http.StatusOK, "documents", p.newPage(s, "Documents", "documents"))
+}
