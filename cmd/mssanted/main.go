@@ -38,6 +38,7 @@ usage:
   mssanted trust import --data DIR FILE.xml | trust list --data DIR [--domain D]
   mssanted queue list|retry|drop --data DIR [--state queued|sent|failed] [--id N]
   mssanted directory import --data DIR FILE | search --data DIR [--name N] [--place P] [--professionals] | sources
+  mssanted dns --data DIR [--ttl N]          print the DNS records to publish (MX, SRV, autoconfig)
   mssanted version
 `
 
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdQueue(ctx, rest, stdout, stderr)
 	case "directory":
 		return cmdDirectory(ctx, rest, stdout, stderr)
+	case "dns":
+		return cmdDNS(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

@@ -133,9 +133,13 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
+	// bound is filled before any listener serves; the web door reads it
+	// (mail-client set-up) only while serving.
+	bound := map[string]string{}
 	webSrv := &http.Server{
 		Handler: web.Handler(web.Options{Instance: in.cfg.Instance.Organisation, Version: version, Logger: log,
-			Dir: in.dir, Mail: in.mail, Pipeline: pipeline, Docs: in.docs}),
+			Dir: in.dir, Mail: in.mail, Pipeline: pipeline, Docs: in.docs,
+			MailClient: func() web.MailClient { return mailClientSettings(in.cfg, bound) }}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -180,7 +184,6 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 		{name: "metrics", addr: in.cfg.Listen.Metrics, srv: metricsSrv},
 	}
 
-	bound := map[string]string{}
 	var active []listener
 	closeAll := func() {
 		for _, l := range active {
