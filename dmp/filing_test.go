@@ -32,7 +32,7 @@ type fixture struct {
 	doc, doc2, kine, pat *directory.Account
 }
 
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := directory.New(d, nil, nil, nil)
@@ -123,7 +123,7 @@ func testLetter(t *testing.T, d *db.DB) {
 		{File: "DOC0001.XML", Content: report, Title: "Lettre de liaison", Class: "10", Type: "11490-0"},
 		{File: "DOC0002.XML", Content: xdmtest.CDALevel1(xdmtest.CDA{Title: "Ordonnance", Code: "57833-6"}), Title: "Ordonnance de sortie",
 			Class: "42", Type: "57833-6", Confidentiality: []string{"N", "MASQUE_PS"}},
-		{File: "DOC0003.XML", Content: xdmtest.CDALevel1(xdmtest.CDA{Title: "Note interne"}), Title: "Note interne", Class: "10", Type: "11488-4",
+		{File: "DOC0003.XML", Content: xdmtest.CDALevel1(xdmtest.CDA{Title: "Note interne"}), Title: "Note interne", Class: "52", Type: "CERT_DECL",
 			Confidentiality: []string{"N", "INVISIBLE_PATIENT"}},
 	}})
 	f.deliver(t, f.doc, f.pat.Address, letter(f.doc.Address, f.pat.Address, "XDM/1.0/DDM+Lettre de liaison PAT-TROIS DOMINIQUE 19790328", "",
@@ -178,7 +178,7 @@ func testLetter(t *testing.T, d *db.DB) {
 	// Professionals: the author sees everything they deposited, masked
 	// included (and the INVISIBLE_PATIENT note); a cardiologist with a
 	// conversation sees the reports, not the masked prescription; a
-	// physiotherapist's matrix excludes reports (class 10).
+	// physiotherapist's matrix excludes certificates (class 52).
 	seen := func(a *directory.Account) map[string]dmp.Document {
 		t.Helper()
 		ds, err := f.docs.List(ctx, a, f.pat.ID, dmp.Query{})
@@ -197,7 +197,7 @@ func testLetter(t *testing.T, d *db.DB) {
 	if s := seen(f.doc2); s["Lettre de liaison"].ID == 0 || s["Ordonnance de sortie"].ID != 0 || s["Note interne"].ID == 0 {
 		t.Fatalf("cardiologist sees %v", s)
 	}
-	if s := seen(f.kine); s["Lettre de liaison"].ID != 0 || s["Radio epaule"].ID == 0 {
+	if s := seen(f.kine); s["Note interne"].ID != 0 || s["Lettre de liaison"].ID == 0 || s["Radio epaule"].ID == 0 {
 		t.Fatalf("physiotherapist sees %v", s)
 	}
 	// Objection withdraws a document from professionals; a block shuts the

@@ -528,7 +528,7 @@ func TestAPIDocuments(t *testing.T) {
 		pat.do("POST", "/api/v1/documents", map[string]any{"name": "carte-mutuelle.pdf", "data": pdf}, http.StatusCreated, &up)
 		var p problem
 		pat.do("POST", "/api/v1/documents", map[string]any{"name": "x.exe", "data": []byte("MZ")}, http.StatusBadRequest, &p)
-		if !strings.Contains(p.Title, "type de fichier non accepté") {
+		if !strings.Contains(p.Title, "Type de fichier non accepté") {
 			t.Fatalf("refused upload: %+v", p)
 		}
 		var fo struct{ ID int64 }
