@@ -12,11 +12,13 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Paris on machines without a zoneinfo database
 
 	"mssanted/directory"
+	"mssanted/dmp"
 	"mssanted/mailbox"
 )
 
@@ -70,8 +72,17 @@ func frSize(n int64) string {
 	}
 }
 
+// frDay writes a civil date: "14 mars 2026".
+func frDay(t time.Time) string {
+	if u := t.UTC(); u.Hour() != 0 || u.Minute() != 0 || u.Second() != 0 {
+		t = t.In(paris) // a moment, not a civil date
+	}
+	return fmt.Sprintf("%d %s %d", t.Day(), frMonths[t.Month()-1], t.Year())
+}
+
 var pageFuncs = template.FuncMap{
 	"date": frDate,
+	"day":  frDay,
 	"size": frSize,
 	"plural": func(n int, one, many string) string {
 		if n > 1 {
@@ -361,12 +372,13 @@ type homeData struct {
 	UnreadConvs   []conversationJSON // conversations with unread messages
 	Notifications []notificationView
 	UnreadNotes   int
-	DocumentsSoon bool // the document library is not served yet
+	DocumentsSoon bool           // the document library is not served here
+	Latest        []documentItem // the 3 latest documents
 }
 
 func (p *pages) home(w http.ResponseWriter, r *http.Request, s *websession) {
 	ctx := r.Context()
-	d := homeData{page: p.newPage(s, "Accueil", "accueil"), DocumentsSoon: true}
+	d := homeData{page: p.newPage(s, "Accueil", "accueil"), DocumentsSoon: p.o.Docs == nil}
 	cs, err := p.o.Mail.ConversationsOf(ctx, p.o.Dir, s.Account)
 	if err != nil {
 		p.fail(w, r, s, err)
@@ -400,6 +412,14 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, s *websession) {
 		}
 		d.Notifications = append(d.Notifications, v)
 	}
+	if s.Account.Role == directory.Patient && p.o.Docs != nil {
+		ds, err := p.o.Docs.Latest(ctx, s.Account, 3)
+		if err != nil {
+			p.fail(w, r, s, err)
+			return
+		}
+		d.Latest = documentItems(ds, nil)
+	}
 	if r.URL.Query().Get("lues") == "1" {
 		d.Notice = "Les notifications sont marquées comme lues."
 	}
@@ -429,14 +449,99 @@ func (p *pages) notificationsRead(w http.ResponseWriter, r *http.Request, s *web
 
 // --- Documents
 
-// documents is the place of the document library (the "Documents" of
-// domain.md). BIENTÔT DISPONIBLE: the document store (dmp/) has no API
-// yet; when /api/v1/documents exists, this page lists the documents
-// (title, type, date, author, folder) from the same room calls.
+type documentItem struct {
+	ID                  int64
+	Title, Category     string
+	Date                time.Time
+	Author, Profession  string
+	Institution, Format string
+	Folder              string
+	Size                int64
+	Pinned, Masked      bool
+	URL                 string
+}
+
+type documentsData struct {
+	page
+	Soon      bool // no document library in this instance
+	Documents []documentItem
+	Folders   []dmp.Folder
+	Folder    int64 // the folder shown; 0: all, -1: outside any folder
+	Total     int
+}
+
+// formatLabel names a file format as the patient knows it.
+func formatLabel(mimeType, filename string) string {
+	switch {
+	case mimeType == "application/pdf":
+		return "PDF"
+	case strings.HasPrefix(mimeType, "image/"):
+		return "Image " + strings.ToUpper(strings.TrimPrefix(mimeType, "image/"))
+	case strings.Contains(mimeType, "xml"):
+		return "Document structuré (XML)"
+	case strings.Contains(mimeType, "rtf"):
+		return "RTF"
+	case strings.HasPrefix(mimeType, "text/"):
+		return "Texte"
+	}
+	if i := strings.LastIndexByte(filename, '.'); i >= 0 {
+		return strings.ToUpper(filename[i+1:])
+	}
+	return "Fichier"
+}
+
+func documentItems(ds []dmp.Document, folders []dmp.Folder) []documentItem {
+	names := map[int64]string{}
+	for _, f := range folders {
+		names[f.ID] = f.Name
+	}
+	out := make([]documentItem, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, documentItem{ID: d.ID, Title: d.Title, Category: dmp.CategoryLabel(d.Category), Date: d.Date,
+			Author: d.AuthorName, Profession: d.AuthorProfession, Institution: d.Institution, Format: formatLabel(d.MimeType, d.Filename),
+			Folder: names[d.FolderID], Size: d.Size, Pinned: d.Pinned, Masked: d.Masked,
+			URL: fmt.Sprintf("/api/v1/documents/%d/content", d.ID)})
+	}
+	return out
+}
+
+// documents lists the patient's document library ("Documents" of
+// domain.md): pinned first then newest, by folder, each with its type,
+// date, author and format, and a link to its content (the API's, which
+// traces the access). Moving, masking and deleting stay in the API for now.
 func (p *pages) documents(w http.ResponseWriter, r *http.Request, s *websession) {
 	if s.Account.Role != directory.Patient {
 		p.notFound(w, r, s)
 		return
 	}
-	p.render(w, r, http.StatusOK, "documents", p.newPage(s, "Documents", "documents"))
+	d := documentsData{page: p.newPage(s, "Documents", "documents")}
+	if p.o.Docs == nil {
+		d.Soon = true
+		p.render(w, r, http.StatusOK, "documents", d)
+		return
+	}
+	ctx := r.Context()
+	folders, err := p.o.Docs.Folders(ctx, s.Account)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	q := dmp.Query{}
+	switch f := r.URL.Query().Get("dossier"); f {
+	case "":
+	case "racine":
+		q.FolderID = -1
+	default:
+		if n, err := strconv.ParseInt(f, 10, 64); err == nil && n > 0 {
+			q.FolderID = n
+		}
+	}
+	ds, err := p.o.Docs.List(ctx, s.Account, s.Account.ID, q)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	d.Folders, d.Folder, d.Total = folders, q.FolderID, len(ds)
+	d.Documents = documentItems(ds, folders)
+	p.render(w, r, http.StatusOK, "documents", d)
 }

@@ -308,8 +308,27 @@ func TestPagesConversation(t *testing.T) {
 		wantIn(t, body, "Dr Alice Martin a mis fin à vos échanges", "il a été conservé dans vos brouillons")
 		checkDraftText(t, f, f.pat, "Encore une question")
 
+		// The letter's PDF is in the document library, on Accueil and in
+		// Documents, and opens from there.
+		_, home = pat.get("/")
+		wantIn(t, home, "Mes derniers documents", `href="/api/v1/documents/`, "par Dr Alice Martin", "Voir tous mes documents")
+		_, docs := pat.get("/documents")
+		wantIn(t, docs, "1 document", "par Dr Alice Martin, Médecin généraliste", "PDF", `aria-current="page">Documents`)
+		dm := regexp.MustCompile(`<h3><a href="(/api/v1/documents/\d+/content)">`).FindStringSubmatch(docs)
+		if dm == nil {
+			t.Fatalf("no document link:\n%s", docs)
+		}
+		req, _ = http.NewRequest("GET", f.srv.URL+dm[1], nil)
+		resp, err = pat.hc.Do(req)
+		must(t, err)
+		got, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(got, pdf) {
+			t.Fatalf("document through the page's link: %d %q", resp.StatusCode, got)
+		}
+
 		// Never the professional's address in what the patient sees.
-		for _, p := range []string{"/", "/messagerie", "/messagerie/" + id} {
+		for _, p := range []string{"/", "/messagerie", "/messagerie/" + id, "/documents"} {
 			if _, body := pat.get(p); strings.Contains(body, f.doc.Address) {
 				t.Fatalf("%s shows the professional's address:\n%s", p, body)
 			}
@@ -409,7 +428,7 @@ func TestPagesPharmacy(t *testing.T) {
 			t.Fatalf("professional on Nouveau message: %d", status)
 		}
 		_, body = pat.get("/documents")
-		wantIn(t, body, "Bientôt disponible", `aria-current="page">Documents`)
+		wantIn(t, body, "0 document", "Aucun document pour le moment.", `aria-current="page">Documents`)
 	}}})
 }
 
@@ -527,9 +546,13 @@ func TestPagesMailClient(t *testing.T) {
 		if strings.Contains(string(raw), pw) || !regexp.MustCompile(`PayloadUUID</key><string>[0-9A-F]{8}-[0-9A-F]{4}-5[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}<`).Match(raw) {
 			t.Fatalf("mobileconfig: %s", raw)
 		}
-		// Patients use the web app: no mail-client set-up for them.
+		// Patients use the web app: no mail-client set-up for them. (This
+		// instance has no document library: Documents says so.)
 		pat := newBrowser(t, srv)
 		pat.login(f.pat)
+		wantIn(t, pat.last, "Bientôt disponible")
+		_, docs := pat.get("/documents")
+		wantIn(t, docs, "Bientôt disponible")
 		if status, _ := pat.get("/configuration/messagerie.mobileconfig"); status != http.StatusNotFound {
 			t.Fatalf("patient mobileconfig: %d", status)
 		}

@@ -414,6 +414,11 @@ func TestBrowserPatientJourney(t *testing.T) {
 	pat.see("main", "Votre message a été envoyé.", "Merci docteur, j'ai bien reçu le compte rendu.", "Jeanne Durand (vous)")
 	pat.shot("reponse")
 
+	// The letter's PDF was filed in the document library.
+	pat.click("open Documents", `nav a[href="/documents"]`)
+	pat.see("main", "1 document", "par Dr Alice Martin, Médecin généraliste", "PDF")
+	pat.shot("documents")
+
 	// 3. The professional closes, in a browser context of his own.
 	proCtx, cancelPro := chromedp.NewContext(patCtx, chromedp.WithNewBrowserContext())
 	defer cancelPro()
