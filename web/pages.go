@@ -125,11 +125,11 @@ func (p *pages) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /notifications/lues", p.auth(p.notificationsRead))
 	mux.HandleFunc("GET /messagerie", p.auth(p.conversations))
 	mux.HandleFunc("GET /messagerie/{id}", p.auth(p.conversation))
-	mux.HandleFunc("POST /messagerie/{id}/repondre", p.auth(p.replySubmit))
+	mux.HandleFunc("POST /messagerie/{id}/repondre", p.authUpload(p.replySubmit))
 	mux.HandleFunc("POST /messagerie/{id}/cloturer", p.auth(p.closeSubmit))
 	mux.HandleFunc("GET /messagerie/nouveau", p.auth(p.searchPharmacy))
 	mux.HandleFunc("GET /messagerie/nouveau/message", p.auth(p.newMessage))
-	mux.HandleFunc("POST /messagerie/nouveau/message", p.auth(p.newMessageSubmit))
+	mux.HandleFunc("POST /messagerie/nouveau/message", p.authUpload(p.newMessageSubmit))
 	mux.HandleFunc("GET /documents", p.auth(p.documents))
 	mux.HandleFunc("GET /configuration", p.auth(p.mailClientPage))
 	mux.HandleFunc("GET /configuration/messagerie.mobileconfig", p.auth(p.mobileConfig))
@@ -156,6 +156,9 @@ func (pg page) Patient() bool { return pg.Account != nil && pg.Account.Role == d
 type websession struct {
 	*directory.Session
 	token string
+	// tooLarge: the form's body passed the limit of a message; nothing of
+	// it was read, the CSRF token included.
+	tooLarge bool
 }
 
 func (s *websession) csrf() string { return csrfToken(s.token) }
@@ -204,9 +207,16 @@ func (p *pages) webSession(r *http.Request) (*websession, error) {
 type pageHandler func(w http.ResponseWriter, r *http.Request, s *websession)
 
 // auth sends a signed-out visitor to /connexion (and back afterwards), and
-// refuses a POST without the form's CSRF token. A multipart form is read
-// by its handler, which checks the token itself with csrfOK.
-func (p *pages) auth(h pageHandler) http.HandlerFunc {
+// refuses a POST without the form's CSRF token. Its forms are small.
+func (p *pages) auth(h pageHandler) http.HandlerFunc { return p.authWith(h, false) }
+
+// authUpload is auth for the message forms (multipart, attachments up to
+// the 20 MB of a message).
+func (p *pages) authUpload(h pageHandler) http.HandlerFunc { return p.authWith(h, true) }
+
+const maxSmallForm = 64 << 10
+
+func (p *pages) authWith(h pageHandler, upload bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := p.webSession(r)
 		if err != nil {
@@ -223,9 +233,32 @@ func (p *pages) auth(h pageHandler) http.HandlerFunc {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !isMultipart(r) && !p.csrfOK(r, s) {
-			p.forbidden(w, r, s)
-			return
+		if r.Method == http.MethodPost {
+			limit := int64(maxSmallForm)
+			if upload {
+				limit = mailbox.MaxDraftBytes + 1<<20
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if upload && isMultipart(r) {
+				err = r.ParseMultipartForm(4 << 20)
+				if r.MultipartForm != nil {
+					defer r.MultipartForm.RemoveAll()
+				}
+			} else {
+				err = r.ParseForm()
+			}
+			var mbe *http.MaxBytesError
+			if upload && errors.As(err, &mbe) {
+				// Past the limit the token cannot be read: the handler
+				// only says the message is too large, and sends nothing.
+				s.tooLarge = true
+				h(w, r, s)
+				return
+			}
+			if err != nil || !p.csrfOK(r, s) {
+				p.forbidden(w, r, s)
+				return
+			}
 		}
 		h(w, r, s)
 	}

@@ -190,12 +190,7 @@ func (p *pages) replySubmit(w http.ResponseWriter, r *http.Request, s *websessio
 		p.notFound(w, r, s)
 		return
 	}
-	form, ferr := p.readMessageForm(w, r, s)
-	if form == nil {
-		p.forbidden(w, r, s)
-		return
-	}
-	defer form.cleanup()
+	form, ferr := readMessageForm(r, s)
 	ctx := r.Context()
 	var sendErr error
 	if ferr == nil {
@@ -292,13 +287,6 @@ func (p *pages) closeSubmit(w http.ResponseWriter, r *http.Request, s *websessio
 type messageForm struct {
 	subject, text string
 	attachments   []mailbox.Attachment
-	mf            *multipart.Form
-}
-
-func (f *messageForm) cleanup() {
-	if f.mf != nil {
-		f.mf.RemoveAll()
-	}
 }
 
 // Accepted attachments: what the document library files (domain.md: pdf,
@@ -307,37 +295,21 @@ func acceptedType(ct string) bool {
 	return strings.HasPrefix(ct, "image/") || ct == "application/pdf" || ct == "application/rtf" || ct == "text/rtf"
 }
 
-// readMessageForm reads a message form. It returns nil when the CSRF token
-// is wrong (nothing is read then); otherwise the form with what could be
-// read, and an error to show when the input is refused.
-func (p *pages) readMessageForm(w http.ResponseWriter, r *http.Request, s *websession) (*messageForm, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, mailbox.MaxDraftBytes+1<<20)
+// readMessageForm reads a message form, parsed and its CSRF token checked
+// by authUpload. The error is what to show when the input is refused.
+func readMessageForm(r *http.Request, s *websession) (*messageForm, error) {
 	f := &messageForm{}
-	err := r.ParseMultipartForm(4 << 20)
-	if errors.Is(err, http.ErrNotMultipart) {
-		err = r.ParseForm()
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		// The token cannot be read past the limit; the size is the answer.
+	if s.tooLarge {
 		return f, &mailbox.Refusal{Code: 552, Enhanced: [3]int{5, 3, 4}, Message: "Le message dépasse 20 Mo / The message exceeds 20 MB"}
-	}
-	if err != nil {
-		return nil, err
-	}
-	f.mf = r.MultipartForm
-	if !p.csrfOK(r, s) {
-		f.cleanup()
-		return nil, nil
 	}
 	f.subject = strings.TrimSpace(r.PostFormValue("objet"))
 	f.text = strings.ReplaceAll(r.PostFormValue("texte"), "\r\n", "\n")
-	if f.mf == nil {
+	if r.MultipartForm == nil {
 		return f, nil
 	}
 	var files []*multipart.FileHeader
 	for _, name := range []string{"pieces", "photo"} {
-		for _, fh := range f.mf.File[name] {
+		for _, fh := range r.MultipartForm.File[name] {
 			if fh.Filename == "" && fh.Size == 0 {
 				continue // an empty file input
 			}
@@ -531,12 +503,7 @@ func (p *pages) newMessageSubmit(w http.ResponseWriter, r *http.Request, s *webs
 		p.notFound(w, r, s)
 		return
 	}
-	form, ferr := p.readMessageForm(w, r, s)
-	if form == nil {
-		p.forbidden(w, r, s)
-		return
-	}
-	defer form.cleanup()
+	form, ferr := readMessageForm(r, s)
 	// The choice travels in the form's URL: it is read even when the body
 	// is refused for its size.
 	tok := r.URL.Query().Get("pharmacie")

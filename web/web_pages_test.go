@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -263,6 +264,21 @@ func TestPagesConversation(t *testing.T) {
 			t.Fatalf("reply: %d at %s\n%s", status, pat.url, body)
 		}
 		wantIn(t, body, "Votre message a été envoyé.", "Merci docteur.", "Jeanne Dupont</span> (vous)", ">photo.jpg</a>")
+		// Too large: refused before anything is read or sent.
+		status, body = pat.postMultipart("/messagerie/"+id+"/repondre", map[string]string{"csrf": tok, "texte": "Trop lourd"},
+			map[file][]byte{{"pieces", "scan.pdf", "application/pdf"}: bytes.Repeat([]byte("%PDF"), 21<<18)})
+		if status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("21 MB reply: %d", status)
+		}
+		wantIn(t, body, "Le message dépasse 20 Mo")
+		// Eleven files are too many.
+		eleven := map[file][]byte{}
+		for i := range 11 {
+			eleven[file{"pieces", fmt.Sprintf("p%d.jpg", i), "image/jpeg"}] = jpeg
+		}
+		if status, _ := pat.postMultipart("/messagerie/"+id+"/repondre", map[string]string{"csrf": tok, "texte": "Onze"}, eleven); status != http.StatusBadRequest {
+			t.Fatalf("11 attachments: %d", status)
+		}
 		// An executable is not an accepted attachment.
 		status, body = pat.postMultipart("/messagerie/"+id+"/repondre", map[string]string{"csrf": tok, "texte": "Tenez"},
 			map[file][]byte{{"pieces", "virus.exe", "application/x-msdownload"}: []byte("MZ\x90\x00")})
@@ -279,6 +295,10 @@ func TestPagesConversation(t *testing.T) {
 		wantIn(t, dpage, "Jeanne Dupont", f.pat.Address, "Merci docteur.", ">photo.jpg</a>", "Clôturer la conversation")
 		if status, _ := doc.post("/messagerie/"+id+"/cloturer", url.Values{"csrf": {"x"}}); status != http.StatusForbidden {
 			t.Fatalf("close without the token: %d", status)
+		}
+		// ... nor as a multipart form (another site's form may be one).
+		if status, _ := doc.postMultipart("/messagerie/"+id+"/cloturer", map[string]string{"csrf": "x"}, nil); status != http.StatusForbidden {
+			t.Fatalf("multipart close without the token: %d", status)
 		}
 		status, dpage = doc.post("/messagerie/"+id+"/cloturer", url.Values{"csrf": {doc.csrf()}})
 		if status != http.StatusOK {
