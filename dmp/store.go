@@ -138,8 +138,10 @@ func (s *Store) trace(ctx context.Context, q db.Querier, patientID, docID int64,
 type access struct {
 	actor   *directory.Account
 	patient int64
-	owner   bool   // the patient themself
-	pro     string // the professional's profession (matrix), when not the owner
+	owner   bool // the patient themself, or their legal representative
+	// representative: acting for a represented person (a child)
+	representative bool
+	pro            string // the professional's profession (matrix), when not the owner
 }
 
 // accessTo decides whether actor may open patient's record at all: the
@@ -147,10 +149,19 @@ type access struct {
 // or a document they deposited) and whom the patient has not blocked.
 func (s *Store) accessTo(ctx context.Context, actor *directory.Account, patientID int64) (*access, error) {
 	if actor.Role == directory.Patient {
-		if actor.ID != patientID {
-			return nil, fmt.Errorf("%w: a patient reads their own record only", ErrForbidden)
+		if actor.ID == patientID {
+			return &access{actor: actor, patient: patientID, owner: true}, nil
 		}
-		return &access{actor: actor, patient: patientID, owner: true}, nil
+		// A legal representative manages the record of the person they
+		// represent, without INVISIBLE_REPRESENTANTS_LEGAUX documents.
+		ok, err := s.represents(ctx, s.db.Read(), actor.ID, patientID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: a patient reads their own record, and those of the persons they represent", ErrForbidden)
+		}
+		return &access{actor: actor, patient: patientID, owner: true, representative: true}, nil
 	}
 	if actor.Role != directory.Professional && actor.Role != directory.Pharmacy {
 		return nil, fmt.Errorf("%w: %s has no access to records", ErrForbidden, actor.Role)
@@ -201,7 +212,7 @@ func (a *access) mayRead(d *Document) bool {
 		return false
 	}
 	if a.owner {
-		return !d.InvisiblePatient
+		return !d.InvisiblePatient && !(a.representative && d.InvisibleReps)
 	}
 	author := d.AuthorAddress != "" && strings.EqualFold(d.AuthorAddress, a.actor.Address)
 	if author {

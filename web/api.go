@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net"
 	"net/http"
@@ -38,7 +39,18 @@ type api struct {
 	o Options
 }
 
+// routes is every API operation: the core ones below, then each room's
+// group from its own file (persons, profile, care), each with its part of
+// the OpenAPI document (openapi-<group>.json).
 func (a *api) routes() []route {
+	out := a.coreRoutes()
+	out = append(out, a.personRoutes()...)
+	out = append(out, a.profileRoutes()...)
+	out = append(out, a.careRoutes()...)
+	return out
+}
+
+func (a *api) coreRoutes() []route {
 	return []route{
 		{"GET", "/api/v1/openapi.json", true, a.openAPI},
 		{"POST", "/api/v1/session", true, a.login},
@@ -291,8 +303,53 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-//go:embed openapi.json
-var openAPIDoc []byte
+//go:embed openapi*.json
+var openAPIFiles embed.FS
+
+// openAPIDoc is openapi.json with the paths and components of every
+// openapi-<group>.json merged in, as served.
+var openAPIDoc = mergeOpenAPI(openAPIFiles)
+
+func mergeOpenAPI(fsys embed.FS) []byte {
+	read := func(name string) map[string]any {
+		b, err := fsys.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(fmt.Sprintf("%s: %v", name, err))
+		}
+		return m
+	}
+	doc := read("openapi.json")
+	parts, _ := fs.Glob(fsys, "openapi-*.json")
+	for _, name := range parts {
+		part := read(name)
+		if p, ok := part["paths"].(map[string]any); ok {
+			for k, v := range p {
+				doc["paths"].(map[string]any)[k] = v
+			}
+		}
+		if c, ok := part["components"].(map[string]any); ok {
+			for section, entries := range c {
+				dst, ok := doc["components"].(map[string]any)[section].(map[string]any)
+				if !ok {
+					dst = map[string]any{}
+					doc["components"].(map[string]any)[section] = dst
+				}
+				for k, v := range entries.(map[string]any) {
+					dst[k] = v
+				}
+			}
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", " ")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func (a *api) openAPI(w http.ResponseWriter, r *http.Request, _ *directory.Session) error {
 	w.Header().Set("Content-Type", "application/json")
