@@ -432,6 +432,11 @@ func TestBrowserPatientJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#adresse"), browserPro),
 		chromedp.SendKeys(chromedp.CSS("#mot_de_passe"), testPassword))
 	pro.click("sign in", `form[action="/connexion"] button[type="submit"]`)
+	pro.see("main", "Bonjour Dr Alice Martin", "Compte rendu de consultation")
+	pro.shot("accueil")
+	pro.click("open the mail-client set-up", `nav a[href="/configuration"]`)
+	pro.see("main", "mail.chu.example", peerPort(t, srv.addrs["imaps"]), peerPort(t, srv.addrs["smtp-submissions"]), "Télécharger le profil de configuration")
+	pro.shot("logiciel-de-messagerie")
 	pro.click("open Messagerie", `nav a[href="/messagerie"]`)
 	pro.see("main", "Compte rendu de consultation", "Jeanne Durand", browserPatient)
 	pro.click("open the conversation", `.conversations h2 a`)
