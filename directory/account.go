@@ -66,6 +66,8 @@ type Account struct {
 	// NotifyEmail is a personal address outside the secure space that is
 	// told (never shown) that something new is waiting; "" for none.
 	NotifyEmail string
+	// TOTP: the web login asks for a one-time code too.
+	TOTP bool
 
 	Professional *ProfessionalInfo
 	Patient      *PatientInfo

@@ -47,13 +47,23 @@ func tokenHash(token string) string {
 }
 
 // Login checks address and password (with the lockout of every door) and
-// opens a session; it returns the token to hand to the client, once.
+// opens a session; it returns the token to hand to the client, once. An
+// account with the second factor gets ErrTOTPRequired: use LoginWithCode.
 func (s *Store) Login(ctx context.Context, address, password, remote, kind string) (string, *Session, error) {
+	return s.LoginWithCode(ctx, address, password, "", remote, kind)
+}
+
+// LoginWithCode is Login with the one-time code of the second factor, for
+// the accounts that have it (ignored otherwise).
+func (s *Store) LoginWithCode(ctx context.Context, address, password, code, remote, kind string) (string, *Session, error) {
 	if kind != SessionCookie && kind != SessionBearer {
 		return "", nil, invalid("session kind %q", kind)
 	}
 	a, err := s.Authenticate(ctx, address, password, remote)
 	if err != nil {
+		return "", nil, err
+	}
+	if err := s.checkSecondFactor(ctx, a, code, remote); err != nil {
 		return "", nil, err
 	}
 	b := make([]byte, 32)

@@ -287,7 +287,7 @@ func (s *Store) OrgsOf(ctx context.Context, accountID int64) ([]string, error) {
 
 const accountColumns = `id, address, role, mailbox_type, display_name, disabled_at, created_at,
 	rpps, adeli, profession, ins, birth_date, sex,
-	finess, postal_address, postal_code, commune, reachable_by_patients, notify_email`
+	finess, postal_address, postal_code, commune, reachable_by_patients, notify_email, (totp_secret <> '')`
 
 func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var a Account
@@ -296,7 +296,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (*Account, error) {
 	var rpps, adeli, prof, ins, birth, sex, finess, paddr, pcode, commune sql.NullString
 	var reach bool
 	err := sc.Scan(&a.ID, &a.Address, &a.Role, &a.MailboxType, &a.DisplayName, &disabled, &created,
-		&rpps, &adeli, &prof, &ins, &birth, &sex, &finess, &paddr, &pcode, &commune, &reach, &a.NotifyEmail)
+		&rpps, &adeli, &prof, &ins, &birth, &sex, &finess, &paddr, &pcode, &commune, &reach, &a.NotifyEmail, &a.TOTP)
 	if err != nil {
 		return nil, err
 	}

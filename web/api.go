@@ -57,6 +57,9 @@ func (a *api) coreRoutes() []route {
 		{"DELETE", "/api/v1/session", false, a.logout},
 		{"GET", "/api/v1/me", false, a.me},
 		{"PATCH", "/api/v1/me", false, a.updateMe},
+		{"POST", "/api/v1/me/totp", false, a.startTOTP},
+		{"POST", "/api/v1/me/totp/confirm", false, a.confirmTOTP},
+		{"POST", "/api/v1/me/totp/disable", false, a.disableTOTP},
 		{"GET", "/api/v1/directory/pharmacies", false, a.searchPharmacies},
 		{"GET", "/api/v1/directory/professionals", false, a.searchProfessionals},
 		{"GET", "/api/v1/conversations", false, a.listConversations},
@@ -228,6 +231,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			title, _, _ = strings.Cut(msg, " / ")
 		}
 		writeProblem(w, st, title, msg)
+	case errors.Is(err, directory.ErrTOTPRequired):
+		writeProblemDoc(w, problem{Type: "urn:mssanted:problem:totp-required", Title: "Saisissez le code de votre application d'authentification",
+			Status: http.StatusUnauthorized, Detail: "A one-time code (TOTP) is required for this account"})
 	case errors.Is(err, directory.ErrBadCredentials):
 		writeProblem(w, http.StatusUnauthorized, "Adresse ou mot de passe incorrect", "Invalid credentials")
 	case errors.Is(err, directory.ErrLocked):

@@ -13,6 +13,9 @@ type loginRequest struct {
 	// Kind is "bearer" (an app: the token is in the answer) or "cookie"
 	// (a browser: the token is an HttpOnly cookie); default bearer.
 	Kind string `json:"kind,omitempty"`
+	// Code is the one-time code of the second factor, for the accounts
+	// that have it.
+	Code string `json:"code,omitempty"`
 }
 
 type accountJSON struct {
@@ -22,10 +25,11 @@ type accountJSON struct {
 	MailboxType string `json:"mailbox_type"`
 	Profession  string `json:"profession,omitempty"`
 	NotifyEmail string `json:"notify_email,omitempty"`
+	TOTP        bool   `json:"totp"`
 }
 
 func accountView(a *directory.Account) accountJSON {
-	v := accountJSON{Address: a.Address, Role: string(a.Role), Name: a.DisplayName, MailboxType: string(a.MailboxType), NotifyEmail: a.NotifyEmail}
+	v := accountJSON{Address: a.Address, Role: string(a.Role), Name: a.DisplayName, MailboxType: string(a.MailboxType), NotifyEmail: a.NotifyEmail, TOTP: a.TOTP}
 	if a.Professional != nil {
 		v.Profession = a.Professional.Profession
 	}
@@ -50,7 +54,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request, _ *directory.Session
 	if req.Address == "" || req.Password == "" {
 		return bad("Saisissez votre adresse et votre mot de passe", "address and password are required")
 	}
-	token, s, err := a.o.Dir.Login(r.Context(), req.Address, req.Password, remoteIP(r), req.Kind)
+	token, s, err := a.o.Dir.LoginWithCode(r.Context(), req.Address, req.Password, req.Code, remoteIP(r), req.Kind)
 	if err != nil {
 		return err
 	}
@@ -109,4 +113,52 @@ func (a *api) updateMe(w http.ResponseWriter, r *http.Request, s *directory.Sess
 		return err
 	}
 	return writeJSON(w, http.StatusOK, accountView(acc))
+}
+
+type totpJSON struct {
+	Secret     string `json:"secret"`
+	OTPAuthURL string `json:"otpauth_url"`
+}
+
+// startTOTP gives a new secret to put in an authenticator app; it is
+// active once confirmed with a code.
+func (a *api) startTOTP(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	secret, u := a.o.Dir.NewTOTPSecret(s.Account, totpIssuer(a.o.Instance))
+	return writeJSON(w, http.StatusOK, totpJSON{Secret: secret, OTPAuthURL: u})
+}
+
+func totpIssuer(instance string) string {
+	if instance == "" {
+		return "mssanted"
+	}
+	return instance
+}
+
+type totpIn struct {
+	Secret string `json:"secret,omitempty"`
+	Code   string `json:"code"`
+}
+
+func (a *api) confirmTOTP(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	var in totpIn
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := a.o.Dir.ConfirmTOTP(r.Context(), s.Account, in.Secret, in.Code); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) disableTOTP(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	var in totpIn
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := a.o.Dir.DisableTOTP(r.Context(), s.Account, in.Code); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -577,3 +577,38 @@ func TestAPIDocuments(t *testing.T) {
 		pat.do("GET", "/api/v1/documents/"+itoa(up.ID), nil, http.StatusNotFound, nil)
 	}}})
 }
+
+func TestAPITOTP(t *testing.T) {
+	dbtest.Suite(t, []dbtest.Case{{Name: "second-factor", Run: func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		pat := f.login(f.pat)
+		var start struct {
+			Secret     string `json:"secret"`
+			OTPAuthURL string `json:"otpauth_url"`
+		}
+		pat.do("POST", "/api/v1/me/totp", nil, http.StatusOK, &start)
+		if !strings.HasPrefix(start.OTPAuthURL, "otpauth://totp/") || !strings.Contains(start.OTPAuthURL, "secret="+start.Secret) {
+			t.Fatalf("start: %+v", start)
+		}
+		pat.do("POST", "/api/v1/me/totp/confirm", map[string]string{"secret": start.Secret, "code": "000000"}, http.StatusBadRequest, nil)
+		code, err := directory.TOTPCode(start.Secret, time.Now())
+		must(t, err)
+		pat.do("POST", "/api/v1/me/totp/confirm", map[string]string{"secret": start.Secret, "code": code}, http.StatusNoContent, nil)
+		// Now the password alone is not enough, a wrong code neither.
+		var p struct{ Type, Title string }
+		f.call(nil, "POST", "/api/v1/session", map[string]string{"address": f.pat.Address, "password": pw}, http.StatusUnauthorized, &p)
+		if p.Type != "urn:mssanted:problem:totp-required" || p.Title != "Saisissez le code de votre application d'authentification" {
+			t.Fatalf("without a code: %+v", p)
+		}
+		f.call(nil, "POST", "/api/v1/session", map[string]string{"address": f.pat.Address, "password": pw, "code": "123456"}, http.StatusUnauthorized, nil)
+		var s struct{ Token string }
+		f.call(nil, "POST", "/api/v1/session", map[string]string{"address": f.pat.Address, "password": pw, "code": code}, http.StatusCreated, &s)
+		var me struct{ TOTP bool }
+		(&client{f: f, token: s.Token}).do("GET", "/api/v1/me", nil, http.StatusOK, &me)
+		if !me.TOTP {
+			t.Fatal("me.totp is false")
+		}
+		pat.do("POST", "/api/v1/me/totp/disable", map[string]string{"code": code}, http.StatusNoContent, nil)
+		f.login(f.pat)
+	}}})
+}
