@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,24 +95,13 @@ func matchWords(title string, words []string) bool {
 
 // Latest returns the patient's n newest documents (the home page's 3).
 func (s *Store) Latest(ctx context.Context, actor *directory.Account, n int) ([]Document, error) {
-	var out []Document
 	docs, err := s.List(ctx, actor, actor.ID, Query{Limit: 500})
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range docs {
-		out = append(out, d)
-	}
-	// List puts pinned first; the home page wants the newest.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].FiledAt.After(out[j-1].FiledAt); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	if len(out) > n {
-		out = out[:n]
-	}
-	return out, nil
+	// List puts pinned first; the home page wants the newest filed.
+	sort.SliceStable(docs, func(i, j int) bool { return docs[i].FiledAt.After(docs[j].FiledAt) })
+	return docs[:min(n, len(docs))], nil
 }
 
 // load reads one document and checks the actor may read it; a document
