@@ -103,15 +103,21 @@ func frenchNumber(v float64, decimals int) string {
 	return strings.Replace(strconv.FormatFloat(v, 'f', decimals, 64), ".", ",", 1)
 }
 
+// shortNumber is frenchNumber without trailing zeros: "72,5", "80".
+func shortNumber(v float64, decimals int) string {
+	s := frenchNumber(v, decimals)
+	if strings.Contains(s, ",") {
+		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ",")
+	}
+	return s
+}
+
 func (m *Measure) format(spec MeasureSpec) {
 	dec := spec.Decimals
 	if spec.Integer {
 		dec = 0
 	}
-	v := frenchNumber(m.Value, dec)
-	if strings.Contains(v, ",") {
-		v = strings.TrimSuffix(strings.TrimRight(v, "0"), ",")
-	}
+	v := shortNumber(m.Value, dec)
 	if m.Diastolic != nil {
 		v += "/" + frenchNumber(*m.Diastolic, 0)
 	}

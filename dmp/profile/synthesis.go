@@ -77,7 +77,7 @@ func (s *Store) Synthesis(ctx context.Context, actor *directory.Account, personI
 		measures = append(measures, fmt.Sprintf("%s : %s (le %s)", m.Label, m.Formatted, m.Date.Format("02/01/2006")))
 	}
 	if b := p.Measures.BMI; b != nil {
-		l := "IMC : " + frenchNumber(b.Value, 1) + " kg/m²"
+		l := "IMC : " + shortNumber(b.Value, 1) + " kg/m²"
 		if b.Category != "" {
 			l += " (" + b.Category + ")"
 		}
