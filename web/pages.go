@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -12,7 +13,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Europe/Paris on machines without a zoneinfo database
@@ -41,6 +41,7 @@ var staticFS embed.FS
 type pages struct {
 	*api
 	tmpl map[string]*template.Template
+	aead cipher.AEAD // seals what a form carries to the next (pages_account.go)
 }
 
 var paris = func() *time.Location {
@@ -93,7 +94,7 @@ var pageFuncs = template.FuncMap{
 }
 
 func newPages(a *api) *pages {
-	p := &pages{api: a, tmpl: map[string]*template.Template{}}
+	p := &pages{api: a, tmpl: map[string]*template.Template{}, aead: newSealKey()}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -131,6 +132,26 @@ func (p *pages) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /messagerie/nouveau/message", p.auth(p.newMessage))
 	mux.HandleFunc("POST /messagerie/nouveau/message", p.authUpload(p.newMessageSubmit))
 	mux.HandleFunc("GET /documents", p.auth(p.documents))
+	mux.HandleFunc("POST /documents/action", p.auth(p.documentsAction))
+	mux.HandleFunc("POST /documents/supprimer", p.auth(p.documentsDelete))
+	mux.HandleFunc("POST /documents/ajouter", p.authUpload(p.documentsUpload))
+	mux.HandleFunc("GET /documents/historique", p.auth(p.traces))
+	mux.HandleFunc("GET /documents/dossiers", p.auth(p.folders))
+	mux.HandleFunc("POST /documents/dossiers", p.auth(p.folderCreate))
+	mux.HandleFunc("POST /documents/dossiers/{id}/renommer", p.auth(p.folderRename))
+	mux.HandleFunc("POST /documents/dossiers/{id}/supprimer", p.auth(p.folderDelete))
+	mux.HandleFunc("GET /documents/{id}", p.auth(p.document))
+	mux.HandleFunc("POST /documents/{id}/modifier", p.auth(p.documentEdit))
+	mux.HandleFunc("POST /documents/{id}/signaler", p.auth(p.documentReason(true)))
+	mux.HandleFunc("POST /documents/{id}/opposition", p.auth(p.documentReason(false)))
+	mux.HandleFunc("GET /patients", p.auth(p.patientRecord))
+	mux.HandleFunc("POST /personne", p.auth(p.choosePerson))
+	mux.HandleFunc("GET /compte", p.auth(p.accountPage))
+	mux.HandleFunc("POST /compte/email", p.auth(p.accountEmail))
+	mux.HandleFunc("POST /compte/totp", p.auth(p.totpStart))
+	mux.HandleFunc("POST /compte/totp/confirmer", p.auth(p.totpConfirm))
+	mux.HandleFunc("POST /compte/totp/desactiver", p.auth(p.totpDisable))
+	p.registerCare(mux)
 	mux.HandleFunc("GET /configuration", p.auth(p.mailClientPage))
 	mux.HandleFunc("GET /configuration/messagerie.mobileconfig", p.auth(p.mobileConfig))
 	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", p.autoconfig)
@@ -148,6 +169,18 @@ type page struct {
 	Error    string // what went wrong, in French
 	// MailSetup shows the menu entry of the mail-client set-up.
 	MailSetup bool
+	// The person chooser of a patient who represents someone: the persons,
+	// the one acted for, and their name when it is not the patient.
+	Persons    []dmp.Person
+	PersonID   int64
+	PersonName string
+	Path       string // the page's path and query, to come back to
+}
+
+// Professional tells whether the signed-in user works in a practice or a
+// pharmacy (the patient-record page).
+func (pg page) Professional() bool {
+	return pg.Account != nil && (pg.Account.Role == directory.Professional || pg.Account.Role == directory.Pharmacy)
 }
 
 func (pg page) Patient() bool { return pg.Account != nil && pg.Account.Role == directory.Patient }
@@ -165,7 +198,7 @@ func (s *websession) csrf() string { return csrfToken(s.token) }
 
 // newPage starts the data of a page for s (nil when signed out).
 func (p *pages) newPage(s *websession, title, nav string) page {
-	pg := page{Title: title, Instance: p.o.Instance, Nav: nav}
+	pg := page{Title: title, Instance: p.o.Instance, Nav: nav, Path: "/"}
 	if s != nil {
 		pg.Account, pg.CSRF = s.Account, s.csrf()
 		pg.MailSetup = p.o.MailClient != nil && s.Account.Role != directory.Patient
@@ -317,6 +350,10 @@ type loginData struct {
 	// value in a SameSite=Strict cookie and in the form, so that no other
 	// site can sign the browser in to an account of its choosing.
 	LoginCSRF string
+	// Code: the second step, the one-time code of an account with TOTP;
+	// Sealed carries the address and password to it (pages_account.go).
+	Code   bool
+	Sealed string
 }
 
 // safeNext keeps a "suite" only when it is a path of this site.
@@ -341,6 +378,10 @@ func (p *pages) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 	d.LoginCSRF = base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: d.LoginCSRF, Path: "/connexion", MaxAge: 3600,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	if d.Sealed != "" {
+		// The second step's sealed credentials follow the new form token.
+		d.Sealed = p.seal("login", d.LoginCSRF, d.Address, d.Sealed)
+	}
 	d.page = page{Title: "Connexion", Instance: p.o.Instance, Error: d.Error}
 	p.render(w, r, status, "login", d)
 }
@@ -356,13 +397,39 @@ func (p *pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := r.PostFormValue("mot_de_passe")
+	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+	if v := r.PostFormValue("identifiants"); v != "" {
+		// The second step: the address and password of the first, sealed.
+		creds, ok := p.unseal("login", c.Value, v)
+		if !ok {
+			d.Error = "Ce formulaire a expiré. Saisissez à nouveau votre adresse et votre mot de passe."
+			p.renderLogin(w, r, http.StatusForbidden, d)
+			return
+		}
+		d.Address, password = creds[0], creds[1]
+		if code == "" {
+			d.Code, d.Sealed = true, password
+			d.Error = "Saisissez le code de votre application d'authentification."
+			p.renderLogin(w, r, http.StatusBadRequest, d)
+			return
+		}
+	}
 	if d.Address == "" || password == "" {
 		d.Error = "Saisissez votre adresse et votre mot de passe."
 		p.renderLogin(w, r, http.StatusBadRequest, d)
 		return
 	}
-	token, s, err := p.o.Dir.Login(r.Context(), d.Address, password, remoteIP(r), directory.SessionCookie)
+	token, s, err := p.o.Dir.LoginWithCode(r.Context(), d.Address, password, code, remoteIP(r), directory.SessionCookie)
 	switch {
+	case errors.Is(err, directory.ErrTOTPRequired):
+		d.Code, d.Sealed = true, password
+		p.renderLogin(w, r, http.StatusOK, d)
+		return
+	case errors.Is(err, directory.ErrBadCredentials) && code != "":
+		d.Code, d.Sealed = true, password
+		d.Error = "Code incorrect : vérifiez l'heure de votre téléphone et saisissez le code affiché."
+		p.renderLogin(w, r, http.StatusUnauthorized, d)
+		return
 	case errors.Is(err, directory.ErrBadCredentials), errors.Is(err, directory.ErrInvalid):
 		d.Error = "Adresse ou mot de passe incorrect."
 		p.renderLogin(w, r, http.StatusUnauthorized, d)
@@ -478,103 +545,4 @@ func (p *pages) notificationsRead(w http.ResponseWriter, r *http.Request, s *web
 		}
 	}
 	http.Redirect(w, r, "/?lues=1", http.StatusSeeOther)
-}
-
-// --- Documents
-
-type documentItem struct {
-	ID                  int64
-	Title, Category     string
-	Date                time.Time
-	Author, Profession  string
-	Institution, Format string
-	Folder              string
-	Size                int64
-	Pinned, Masked      bool
-	URL                 string
-}
-
-type documentsData struct {
-	page
-	Soon      bool // no document library in this instance
-	Documents []documentItem
-	Folders   []dmp.Folder
-	Folder    int64 // the folder shown; 0: all, -1: outside any folder
-	Total     int
-}
-
-// formatLabel names a file format as the patient knows it.
-func formatLabel(mimeType, filename string) string {
-	switch {
-	case mimeType == "application/pdf":
-		return "PDF"
-	case strings.HasPrefix(mimeType, "image/"):
-		return "Image " + strings.ToUpper(strings.TrimPrefix(mimeType, "image/"))
-	case strings.Contains(mimeType, "xml"):
-		return "Document structuré (XML)"
-	case strings.Contains(mimeType, "rtf"):
-		return "RTF"
-	case strings.HasPrefix(mimeType, "text/"):
-		return "Texte"
-	}
-	if i := strings.LastIndexByte(filename, '.'); i >= 0 {
-		return strings.ToUpper(filename[i+1:])
-	}
-	return "Fichier"
-}
-
-func documentItems(ds []dmp.Document, folders []dmp.Folder) []documentItem {
-	names := map[int64]string{}
-	for _, f := range folders {
-		names[f.ID] = f.Name
-	}
-	out := make([]documentItem, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, documentItem{ID: d.ID, Title: d.Title, Category: dmp.CategoryLabel(d.Category), Date: d.Date,
-			Author: d.AuthorName, Profession: d.AuthorProfession, Institution: d.Institution, Format: formatLabel(d.MimeType, d.Filename),
-			Folder: names[d.FolderID], Size: d.Size, Pinned: d.Pinned, Masked: d.Masked,
-			URL: fmt.Sprintf("/api/v1/documents/%d/content", d.ID)})
-	}
-	return out
-}
-
-// documents lists the patient's document library ("Documents" of
-// domain.md): pinned first then newest, by folder, each with its type,
-// date, author and format, and a link to its content (the API's, which
-// traces the access). Moving, masking and deleting stay in the API for now.
-func (p *pages) documents(w http.ResponseWriter, r *http.Request, s *websession) {
-	if s.Account.Role != directory.Patient {
-		p.notFound(w, r, s)
-		return
-	}
-	d := documentsData{page: p.newPage(s, "Documents", "documents")}
-	if p.o.Docs == nil {
-		d.Soon = true
-		p.render(w, r, http.StatusOK, "documents", d)
-		return
-	}
-	ctx := r.Context()
-	folders, err := p.o.Docs.Folders(ctx, s.Account)
-	if err != nil {
-		p.fail(w, r, s, err)
-		return
-	}
-	q := dmp.Query{}
-	switch f := r.URL.Query().Get("dossier"); f {
-	case "":
-	case "racine":
-		q.FolderID = -1
-	default:
-		if n, err := strconv.ParseInt(f, 10, 64); err == nil && n > 0 {
-			q.FolderID = n
-		}
-	}
-	ds, err := p.o.Docs.List(ctx, s.Account, s.Account.ID, q)
-	if err != nil {
-		p.fail(w, r, s, err)
-		return
-	}
-	d.Folders, d.Folder, d.Total = folders, q.FolderID, len(ds)
-	d.Documents = documentItems(ds, folders)
-	p.render(w, r, http.StatusOK, "documents", d)
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"mssanted/directory"
 	"mssanted/dmp"
+	"mssanted/dmp/care"
+	"mssanted/dmp/profile"
 	"mssanted/mailbox"
 )
 
@@ -23,6 +26,8 @@ type Options struct {
 	Mail     *mailbox.Store
 	Pipeline *mailbox.Pipeline
 	Docs     *dmp.Store
+	Care     *care.Store // pregnancy, agenda, prevention, vaccinations, catalogue
+	Profile  *profile.Store
 
 	// MailClient describes the IMAP and submission endpoints for the
 	// set-up of mail clients (autoconfig, Apple profile); nil: none. It is
@@ -52,15 +57,34 @@ func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		if inlineContent(r) {
+			// A document shown in the viewer of its page (an <iframe>
+			// of this site): framed by this site only; no script runs in
+			// it and it loads nothing from elsewhere, whatever the file
+			// holds. object-src 'self' lets the browser's own PDF viewer
+			// show it (Chromium checks the plugin against this policy).
+			h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+			h.Set("X-Frame-Options", "SAMEORIGIN")
+		} else {
+			// Pages frame only this site's documents (frame-src), and
+			// nothing frames them.
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+			h.Set("X-Frame-Options", "DENY")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// inlineContent tells a document's content asked for the viewer
+// (GET /api/v1/documents/{id}/content?inline=1).
+func inlineContent(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/documents/") &&
+		strings.HasSuffix(r.URL.Path, "/content") && r.URL.Query().Get("inline") == "1"
 }
 
 type statusWriter struct {

@@ -331,12 +331,18 @@ func TestPagesConversation(t *testing.T) {
 		// The letter's PDF is in the document library, on Accueil and in
 		// Documents, and opens from there.
 		_, home = pat.get("/")
-		wantIn(t, home, "Mes derniers documents", `href="/api/v1/documents/`, "par Dr Alice Martin", "Voir tous mes documents")
+		wantIn(t, home, "Mes derniers documents", `href="/documents/`, "par Dr Alice Martin", "Voir tous mes documents")
 		_, docs := pat.get("/documents")
 		wantIn(t, docs, "1 document", "par Dr Alice Martin, Médecin généraliste", "PDF", `aria-current="page">Documents`)
-		dm := regexp.MustCompile(`<h3><a href="(/api/v1/documents/\d+/content)">`).FindStringSubmatch(docs)
+		dm := regexp.MustCompile(`<h3><a href="(/documents/\d+)">`).FindStringSubmatch(docs)
 		if dm == nil {
 			t.Fatalf("no document link:\n%s", docs)
+		}
+		_, pg := pat.get(dm[1])
+		wantIn(t, pg, "Médecin généraliste", "Voir le message", `<iframe src="/api/v1/documents/`)
+		dm = regexp.MustCompile(`href="(/api/v1/documents/\d+/content)" download`).FindStringSubmatch(pg)
+		if dm == nil {
+			t.Fatalf("no download link:\n%s", pg)
 		}
 		req, _ = http.NewRequest("GET", f.srv.URL+dm[1], nil)
 		resp, err = pat.hc.Do(req)

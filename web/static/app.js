@@ -42,7 +42,70 @@
     return !bad;
   }
 
+  // The upload of a document: the same multipart form, posted with
+  // XMLHttpRequest to show its progress; the server's answer (a redirect
+  // to the list, or the page with the refusal) replaces the page.
+  function upload(form) {
+    var input = form.querySelector('input[type="file"]');
+    var status = form.querySelector(".upload-status");
+    var box = form.querySelector(".upload-progress");
+    var bar = form.querySelector("progress");
+    var button = form.querySelector('button[type="submit"]');
+    form.addEventListener("change", function (e) {
+      if (e.target !== input || !input.files.length) return;
+      var f = input.files[0], max = 5 * 1024 * 1024;
+      var msg = f.name + " : " + size(f.size) + ".", bad = false;
+      if (f.size > max) {
+        msg = "Le fichier dépasse 5 Mo : choisissez un fichier plus petit.";
+        bad = true;
+      }
+      status.textContent = msg;
+      status.classList.toggle("bad", bad);
+      input.setCustomValidity(bad ? msg : "");
+    });
+    form.addEventListener("submit", function (e) {
+      if (!window.FormData || !input.files.length) return;
+      e.preventDefault();
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      box.hidden = false;
+      bar.value = 0;
+      button.disabled = true;
+      status.classList.remove("bad");
+      status.textContent = "Envoi en cours…";
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (!ev.lengthComputable) return;
+        var pc = Math.round(ev.loaded * 100 / ev.total);
+        bar.value = pc;
+        bar.textContent = pc + " %";
+        status.textContent = "Envoi en cours : " + pc + " %";
+      });
+      xhr.addEventListener("load", function () {
+        bar.value = 100;
+        if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
+          status.textContent = "Document envoyé.";
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var err = doc.querySelector("main .error");
+        fail(err ? err.textContent : "L'envoi a échoué (" + xhr.status + "). Réessayez.");
+      });
+      xhr.addEventListener("error", function () {
+        fail("L'envoi a échoué : vérifiez votre connexion et réessayez.");
+      });
+      function fail(msg) {
+        box.hidden = true;
+        button.disabled = false;
+        status.textContent = msg;
+        status.classList.add("bad");
+      }
+      xhr.send(new FormData(form));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form.js-upload"), upload);
     var forms = document.querySelectorAll("form.js-files");
     Array.prototype.forEach.call(forms, function (form) {
       form.addEventListener("change", function (e) {
