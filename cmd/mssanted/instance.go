@@ -19,6 +19,7 @@ import (
 	"mssanted/db"
 	"mssanted/directory"
 	"mssanted/dmp"
+	"mssanted/dmp/care"
 	"mssanted/mailbox"
 	"mssanted/smtpd"
 )
@@ -34,6 +35,7 @@ type instance struct {
 	dir     *directory.Store
 	mail    *mailbox.Store
 	docs    *dmp.Store
+	care    *care.Store
 }
 
 // pipeline is the delivery pipeline every door hands messages to.
@@ -119,11 +121,13 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 		Duration: cfg.Auth.LockoutDuration.Duration,
 	})
 	dir := directory.New(d, ca, reg, lock)
+	docs := dmp.New(d, blobs, dir)
 	return &instance{
 		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg,
 		dir:  dir,
 		mail: mailbox.New(d, blobs),
-		docs: dmp.New(d, blobs, dir),
+		docs: docs,
+		care: care.New(d, docs, dir),
 	}, nil
 }
 
