@@ -20,6 +20,7 @@ import (
 	"mssanted/directory"
 	"mssanted/dmp"
 	"mssanted/dmp/care"
+	"mssanted/dmp/profile"
 	"mssanted/mailbox"
 	"mssanted/smtpd"
 )
@@ -36,6 +37,7 @@ type instance struct {
 	mail    *mailbox.Store
 	docs    *dmp.Store
 	care    *care.Store
+	profile *profile.Store
 }
 
 // pipeline is the delivery pipeline every door hands messages to.
@@ -123,7 +125,7 @@ func openWith(ctx context.Context, dataDir string, cfg Config) (*instance, error
 	dir := directory.New(d, ca, reg, lock)
 	docs := dmp.New(d, blobs, dir)
 	return &instance{
-		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg,
+		dataDir: dataDir, cfg: cfg, db: d, ca: ca, certs: reg, profile: profile.New(d, docs, dir),
 		dir:  dir,
 		mail: mailbox.New(d, blobs),
 		docs: docs,

@@ -138,7 +138,7 @@ func serve(ctx context.Context, in *instance, logw io.Writer, ready func(map[str
 	bound := map[string]string{}
 	webSrv := &http.Server{
 		Handler: web.Handler(web.Options{Instance: in.cfg.Instance.Organisation, Version: version, Logger: log,
-			Dir: in.dir, Mail: in.mail, Pipeline: pipeline, Docs: in.docs, Care: in.care,
+			Dir: in.dir, Mail: in.mail, Pipeline: pipeline, Docs: in.docs, Care: in.care, Profile: in.profile,
 			MailClient: func() web.MailClient { return mailClientSettings(in.cfg, bound) }}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
