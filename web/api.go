@@ -47,6 +47,7 @@ func (a *api) routes() []route {
 	out = append(out, a.personRoutes()...)
 	out = append(out, a.profileRoutes()...)
 	out = append(out, a.careRoutes()...)
+	out = append(out, a.fhirRoutes()...)
 	return out
 }
 
@@ -270,6 +271,9 @@ func refusalProblem(re *mailbox.Refusal, draft uint32) problem {
 	return problem{Type: "about:blank", Title: title, Status: status, Detail: re.Message,
 		SMTP: re.Code, EnhancedCode: fmt.Sprintf("%d.%d.%d", re.Enhanced[0], re.Enhanced[1], re.Enhanced[2]), DraftUID: draft}
 }
+
+// writeJSONBody encodes v after the headers were set by the caller.
+func writeJSONBody(w http.ResponseWriter, v any) error { return json.NewEncoder(w).Encode(v) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -610,5 +611,43 @@ func TestAPITOTP(t *testing.T) {
 		}
 		pat.do("POST", "/api/v1/me/totp/disable", map[string]string{"code": code}, http.StatusNoContent, nil)
 		f.login(f.pat)
+	}}})
+}
+
+func TestFHIR(t *testing.T) {
+	dbtest.Suite(t, []dbtest.Case{{Name: "fhir-read", Run: func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		doc, doc2 := f.login(f.doc), f.login(f.doc2)
+		pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+		doc.do("POST", "/api/v1/conversations", map[string]any{"to": f.pat.Address, "subject": "Compte rendu", "text": "Ci-joint.",
+			"attachments": []map[string]any{{"name": "compte-rendu.pdf", "content_type": "application/pdf", "data": pdf}}}, http.StatusCreated, nil)
+		var bundle struct {
+			ResourceType string
+			Total        int
+			Entry        []struct {
+				Resource struct {
+					ResourceType, ID, Description string
+					Content                       []struct{ Attachment struct{ ContentType, URL string } }
+				}
+			}
+		}
+		q := "/fhir/r4/DocumentReference?patient.identifier=" + url.QueryEscape("urn:oid:1.2.250.1.213.1.4.8|"+f.pat.Patient.INS)
+		raw := doc.do("GET", q, nil, http.StatusOK, &bundle)
+		if bundle.ResourceType != "Bundle" || bundle.Total != 1 || bundle.Entry[0].Resource.ResourceType != "DocumentReference" ||
+			bundle.Entry[0].Resource.Description != "Compte rendu" || bundle.Entry[0].Resource.Content[0].Attachment.ContentType != "application/pdf" {
+			t.Fatalf("bundle: %s", raw)
+		}
+		if got := doc.do("GET", "/fhir/r4/"+bundle.Entry[0].Resource.Content[0].Attachment.URL, nil, http.StatusOK, nil); !bytes.Equal(got, pdf) {
+			t.Fatal("Binary content differs")
+		}
+		// No care relationship: no access, the FHIR way.
+		req, _ := http.NewRequest("GET", f.srv.URL+q, nil)
+		req.Header.Set("Authorization", "Bearer "+doc2.token)
+		resp, err := f.srv.Client().Do(req)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/fhir+json" {
+			t.Fatalf("stranger: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
 	}}})
 }
