@@ -19,6 +19,7 @@ import (
 
 	"mssanted/directory"
 	"mssanted/dmp"
+	"mssanted/dmp/care"
 	"mssanted/mailbox"
 )
 
@@ -82,9 +83,10 @@ func frDay(t time.Time) string {
 }
 
 var pageFuncs = template.FuncMap{
-	"date": frDate,
-	"day":  frDay,
-	"size": frSize,
+	"date":      frDate,
+	"day":       frDay,
+	"size":      frSize,
+	"typeLabel": care.TypeLabel,
 	"plural": func(n int, one, many string) string {
 		if n > 1 {
 			return many
@@ -169,6 +171,8 @@ type page struct {
 	Error    string // what went wrong, in French
 	// MailSetup shows the menu entry of the mail-client set-up.
 	MailSetup bool
+	// Care shows the menu entries of the patient's space (pages_care.go).
+	Care bool
 	// The person chooser of a patient who represents someone: the persons,
 	// the one acted for, and their name when it is not the patient.
 	Persons    []dmp.Person
@@ -202,6 +206,7 @@ func (p *pages) newPage(s *websession, title, nav string) page {
 	if s != nil {
 		pg.Account, pg.CSRF = s.Account, s.csrf()
 		pg.MailSetup = p.o.MailClient != nil && s.Account.Role != directory.Patient
+		pg.Care = p.o.Care != nil && p.o.Profile != nil && p.o.Docs != nil && s.Account.Role == directory.Patient
 	}
 	return pg
 }

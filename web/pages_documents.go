@@ -172,6 +172,7 @@ var docNotices = map[string]string{
 	"dossier":      "Le dossier a été créé.",
 	"renomme":      "Le dossier a été renommé.",
 	"dossier-supp": "Le dossier a été supprimé ; ses documents sont revenus hors dossier.",
+	"synthese":     "Votre synthèse est enregistrée dans vos documents : les professionnels de santé autorisés peuvent la consulter.",
 }
 
 var docErrors = map[string]string{
