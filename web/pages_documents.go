@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -272,12 +273,20 @@ func back(r *http.Request) string {
 	return b
 }
 
+// withParam sets one notice of path's query ("ok" or "erreur"), dropping
+// those of the page it came from.
 func withParam(path, k, v string) string {
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
+	u, err := url.Parse(path)
+	if err != nil {
+		return "/documents?" + k + "=" + url.QueryEscape(v)
 	}
-	return path + sep + k + "=" + v
+	q := u.Query()
+	q.Del("ok")
+	q.Del("erreur")
+	q.Del("doc")
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // documentsAction applies the action of the list's checkboxes (or of a

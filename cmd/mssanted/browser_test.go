@@ -294,6 +294,67 @@ func smallJPEG(t *testing.T) []byte {
 	return b.Bytes()
 }
 
+// browserDocuments adds a photo to the library with the progress bar's
+// script, pins it and opens its viewer; then the letter's PDF in its
+// frame, which the page's policy lets this site frame.
+func browserDocuments(t *testing.T, pat *tab, photo string) {
+	t.Helper()
+	// The script posts the form with XMLHttpRequest; what it did is kept
+	// in sessionStorage, which outlives the navigation that follows.
+	pat.run("choose the file",
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const send = XMLHttpRequest.prototype.send;
+			XMLHttpRequest.prototype.send = function (body) {
+				sessionStorage.setItem("xhr", "1");
+				sessionStorage.setItem("bar", String(!document.querySelector(".upload-progress").hidden));
+				this.upload.addEventListener("progress", e => sessionStorage.setItem("progress", String(Math.round(e.loaded * 100 / e.total))));
+				return send.call(this, body);
+			};
+		})()`),
+		chromedp.SetUploadFiles(chromedp.CSS("#fichier"), []string{photo}),
+		chromedp.SendKeys(chromedp.CSS("#titre"), "Carte de mutuelle"),
+		chromedp.SetValue(chromedp.CSS("#categorie"), "administratif"),
+		chromedp.WaitVisible(chromedp.CSS(".upload-status:not(:empty)")))
+	pat.see(".upload-status", "ordonnance.jpg")
+	pat.shot("document-a-ajouter")
+	pat.click("upload with the progress bar", `form.js-upload button[type="submit"]`)
+	pat.run("wait for the list", chromedp.WaitVisible(chromedp.CSS(".documents .added")))
+	pat.see("main", "Le document a été ajouté", "Carte de mutuelle", "Pièces administratives", "2 documents")
+	type upload struct {
+		XHR      string `json:"xhr"`
+		Bar      string `json:"bar"`
+		Progress string `json:"progress"`
+	}
+	up := runValue(pat, "what the script did", chromedp.Evaluate[upload](`({xhr: sessionStorage.getItem("xhr") || "", bar: sessionStorage.getItem("bar") || "", progress: sessionStorage.getItem("progress") || ""})`))
+	if up.XHR != "1" || up.Bar != "true" || up.Progress != "100" {
+		t.Fatalf("upload with progress: %+v", up)
+	}
+	t.Logf("upload through XMLHttpRequest, progress bar shown, last progress event %s %%", up.Progress)
+	id := strings.TrimPrefix(runValue(pat, "added id", chromedp.Evaluate[string](`document.querySelector(".documents .added").id`)), "doc-")
+	pat.run("check it, choose Épingler",
+		chromedp.Click(chromedp.CSS("#choix-"+id)),
+		chromedp.SetValue(chromedp.CSS("#action"), "epingler"))
+	pat.click("pin it", `.actions button[type="submit"]`)
+	pat.see("main", "Les documents sont épinglés en tête de liste.", "Épinglé")
+	if first := runValue(pat, "first document", chromedp.Evaluate[string](`document.querySelector(".documents h3 a").textContent`)); first != "Carte de mutuelle" {
+		t.Fatalf("pinned document is not first: %q", first)
+	}
+	pat.shot("documents-epingle")
+	pat.click("open the document", `.documents h3 a[href="/documents/`+id+`"]`)
+	runValue(pat, "wait for the image", chromedp.Poll[bool](`(() => { const i = document.querySelector(".viewer img"); return i && i.complete && i.naturalWidth > 0; })()`))
+	pat.see("main", "Carte de mutuelle", "Pièces administratives", "Image JPEG", "Ajouté par vous", "Ne plus épingler", "Signaler un problème")
+	pat.shot("document-visionneuse")
+
+	// The letter's PDF in the viewer's frame: it loads (a page framing a
+	// document this site refused to frame would show an error page).
+	pat.click("back to Documents", `.back a`)
+	pat.click("open the letter's PDF", `.documents h3 a:not([href="/documents/`+id+`"])`)
+	runValue(pat, "wait for the frame", chromedp.Poll[bool](`(() => { const f = document.querySelector(".viewer iframe");
+		try { return !!(f && f.contentDocument && f.contentDocument.URL.includes("/content?inline=1")); } catch (e) { return false; } })()`))
+	pat.see("main", "Dr Alice Martin", "Médecin généraliste", "Voir le message", "PDF")
+	pat.shot("document-pdf")
+}
+
 func TestBrowserPatientJourney(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -418,6 +479,7 @@ func TestBrowserPatientJourney(t *testing.T) {
 	pat.click("open Documents", `nav a[href="/documents"]`)
 	pat.see("main", "1 document", "par Dr Alice Martin, Médecin généraliste", "PDF")
 	pat.shot("documents")
+	browserDocuments(t, pat, jpgPath)
 
 	// 3. The professional closes, in a browser context of his own.
 	proCtx, cancelPro := chromedp.NewContext(patCtx, chromedp.WithNewBrowserContext())
