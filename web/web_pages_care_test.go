@@ -13,6 +13,7 @@ import (
 
 	"mssanted/db"
 	"mssanted/db/dbtest"
+	"mssanted/directory"
 	"mssanted/dmp"
 	"mssanted/dmp/care"
 	"mssanted/dmp/profile"
@@ -161,6 +162,29 @@ func TestPagesCare(t *testing.T) {
 			t.Fatalf("synthèse: %d %s\n%s", status, b.url, body)
 		}
 		wantIn(t, body, "Votre synthèse est enregistrée dans vos documents", "PDF")
+
+		// A child's space: chosen in the navigation, the pages act for her.
+		k, _ := directory.INSKey("2250775123456")
+		var child struct{ ID int64 }
+		f.login(f.pat).do("POST", "/api/v1/persons", map[string]any{"name": "Léa Dupont", "ins": "2250775123456" + k, "birth_date": "2025-07-01", "sex": "F"},
+			http.StatusCreated, &child)
+		_, body = b.get("/agenda")
+		wantIn(t, body, `<label for="personne">Espace affiché</label>`, "Jeanne Dupont (vous)", "Léa Dupont")
+		b.post("/personne", url.Values{"csrf": {b.csrf()}, "personne": {itoa(child.ID)}, "retour": {"/agenda"}})
+		if b.url.Path != "/agenda" {
+			t.Fatalf("after the choice: %s", b.url)
+		}
+		wantIn(t, b.last, "<h1>Agenda de Léa Dupont</h1>", "Espace de <strong>Léa Dupont</strong>", `value="`+itoa(child.ID)+`" selected`)
+		if strings.Contains(b.last, `<strong class="status-done">Réalisé`) {
+			t.Fatal("the child's agenda shows her mother's done item")
+		}
+		_, body = b.get("/documents")
+		wantIn(t, body, "Documents de Léa Dupont")
+		if strings.Contains(body, "Ajouter un document") {
+			t.Fatal("the child's Documents offer the mother's upload")
+		}
+		b.post("/personne", url.Values{"csrf": {b.csrf()}, "personne": {itoa(f.pat.ID)}, "retour": {"/agenda"}})
+		wantIn(t, b.last, "<h1>Agenda</h1>")
 
 		// Nobody else: a professional, another person's id.
 		doc := newBrowser(t, srv)
