@@ -627,7 +627,9 @@ func TestFHIR(t *testing.T) {
 			Entry        []struct {
 				Resource struct {
 					ResourceType, ID, Description string
-					Content                       []struct{ Attachment struct{ ContentType, URL string } }
+					Content                       []struct {
+						Attachment struct{ ContentType, URL string }
+					}
 				}
 			}
 		}
