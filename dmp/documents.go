@@ -95,7 +95,12 @@ func matchWords(title string, words []string) bool {
 
 // Latest returns the patient's n newest documents (the home page's 3).
 func (s *Store) Latest(ctx context.Context, actor *directory.Account, n int) ([]Document, error) {
-	docs, err := s.List(ctx, actor, actor.ID, Query{Limit: 500})
+	return s.LatestFor(ctx, actor, actor.ID, n)
+}
+
+// LatestFor is Latest for a person the actor acts for.
+func (s *Store) LatestFor(ctx context.Context, actor *directory.Account, personID int64, n int) ([]Document, error) {
+	docs, err := s.List(ctx, actor, personID, Query{Limit: 500})
 	if err != nil {
 		return nil, err
 	}
@@ -339,15 +344,24 @@ type Trace struct {
 // Traces returns the access trace of the patient's own record, newest
 // first: who (name and type), when, what, which document.
 func (s *Store) Traces(ctx context.Context, actor *directory.Account, limit int) ([]Trace, error) {
+	return s.TracesFor(ctx, actor, 0, limit)
+}
+
+// TracesFor is the access trace of a person the actor acts for (0: self).
+func (s *Store) TracesFor(ctx context.Context, actor *directory.Account, personID int64, limit int) ([]Trace, error) {
 	if actor.Role != directory.Patient {
 		return nil, fmt.Errorf("%w: the trace is the patient's", ErrForbidden)
+	}
+	person, err := s.ActFor(ctx, actor, personID)
+	if err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 200
 	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT t.document_id, d.title, t.actor_name, t.actor_type, t.action, t.at
 		FROM access_traces t LEFT JOIN documents d ON d.id = t.document_id
-		WHERE t.patient_id = $1 ORDER BY t.at DESC, t.id DESC LIMIT $2`, actor.ID, limit)
+		WHERE t.patient_id = $1 ORDER BY t.at DESC, t.id DESC LIMIT $2`, person.ID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("dmp: traces: %w", err)
 	}

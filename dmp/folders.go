@@ -30,21 +30,20 @@ func folderName(name string) (string, error) {
 	return name, nil
 }
 
-func ownerOnly(actor *directory.Account) error {
-	if actor.Role != directory.Patient {
-		return fmt.Errorf("%w: folders are the patient's", ErrForbidden)
-	}
-	return nil
-}
-
 // Folders lists the patient's folders with their document counts.
 func (s *Store) Folders(ctx context.Context, actor *directory.Account) ([]Folder, error) {
-	if err := ownerOnly(actor); err != nil {
+	return s.FoldersFor(ctx, actor, 0)
+}
+
+// FoldersFor lists the folders of a person the actor acts for (0: self).
+func (s *Store) FoldersFor(ctx context.Context, actor *directory.Account, personID int64) ([]Folder, error) {
+	person, err := s.ActFor(ctx, actor, personID)
+	if err != nil {
 		return nil, err
 	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT f.id, f.name,
 		(SELECT count(*) FROM documents d WHERE d.folder_id = f.id AND d.deleted_at IS NULL AND d.invisible_patient = FALSE)
-		FROM document_folders f WHERE f.patient_id = $1 ORDER BY f.name`, actor.ID)
+		FROM document_folders f WHERE f.patient_id = $1 ORDER BY f.name`, person.ID)
 	if err != nil {
 		return nil, fmt.Errorf("dmp: folders: %w", err)
 	}
@@ -62,16 +61,23 @@ func (s *Store) Folders(ctx context.Context, actor *directory.Account) ([]Folder
 
 // CreateFolder makes a folder.
 func (s *Store) CreateFolder(ctx context.Context, actor *directory.Account, name string) (*Folder, error) {
-	if err := ownerOnly(actor); err != nil {
+	return s.CreateFolderFor(ctx, actor, 0, name)
+}
+
+// CreateFolderFor makes a folder in the library of a person the actor
+// acts for (0: self).
+func (s *Store) CreateFolderFor(ctx context.Context, actor *directory.Account, personID int64, name string) (*Folder, error) {
+	person, err := s.ActFor(ctx, actor, personID)
+	if err != nil {
 		return nil, err
 	}
-	name, err := folderName(name)
+	name, err = folderName(name)
 	if err != nil {
 		return nil, err
 	}
 	f := &Folder{Name: name}
 	err = s.db.Write().QueryRowContext(ctx, `INSERT INTO document_folders (patient_id, name, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		actor.ID, name, db.Micros(s.now())).Scan(&f.ID)
+		person.ID, name, db.Micros(s.now())).Scan(&f.ID)
 	if db.IsUniqueViolation(err) {
 		return nil, invalid("Un dossier porte déjà ce nom", "a folder has that name")
 	}
@@ -83,14 +89,20 @@ func (s *Store) CreateFolder(ctx context.Context, actor *directory.Account, name
 
 // RenameFolder renames one of the patient's folders.
 func (s *Store) RenameFolder(ctx context.Context, actor *directory.Account, id int64, name string) error {
-	if err := ownerOnly(actor); err != nil {
-		return err
-	}
-	name, err := folderName(name)
+	return s.RenameFolderFor(ctx, actor, 0, id, name)
+}
+
+// RenameFolderFor renames a folder of a person the actor acts for.
+func (s *Store) RenameFolderFor(ctx context.Context, actor *directory.Account, personID, id int64, name string) error {
+	person, err := s.ActFor(ctx, actor, personID)
 	if err != nil {
 		return err
 	}
-	res, err := s.db.Write().ExecContext(ctx, `UPDATE document_folders SET name = $1 WHERE id = $2 AND patient_id = $3`, name, id, actor.ID)
+	name, err = folderName(name)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.Write().ExecContext(ctx, `UPDATE document_folders SET name = $1 WHERE id = $2 AND patient_id = $3`, name, id, person.ID)
 	if db.IsUniqueViolation(err) {
 		return invalid("Un dossier porte déjà ce nom", "a folder has that name")
 	}
@@ -105,14 +117,20 @@ func (s *Store) RenameFolder(ctx context.Context, actor *directory.Account, id i
 
 // DeleteFolder deletes a folder; its documents go back to the root.
 func (s *Store) DeleteFolder(ctx context.Context, actor *directory.Account, id int64) error {
-	if err := ownerOnly(actor); err != nil {
+	return s.DeleteFolderFor(ctx, actor, 0, id)
+}
+
+// DeleteFolderFor deletes a folder of a person the actor acts for.
+func (s *Store) DeleteFolderFor(ctx context.Context, actor *directory.Account, personID, id int64) error {
+	person, err := s.ActFor(ctx, actor, personID)
+	if err != nil {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE documents SET folder_id = NULL WHERE folder_id = $1 AND patient_id = $2`, id, actor.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE documents SET folder_id = NULL WHERE folder_id = $1 AND patient_id = $2`, id, person.ID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM document_folders WHERE id = $1 AND patient_id = $2`, id, actor.ID)
+		res, err := tx.ExecContext(ctx, `DELETE FROM document_folders WHERE id = $1 AND patient_id = $2`, id, person.ID)
 		if err != nil {
 			return fmt.Errorf("dmp: delete folder: %w", err)
 		}

@@ -48,6 +48,23 @@ func testPersons(t *testing.T, d *db.DB) {
 	if got := titles(seen); len(seen) != 1 || got["Bilan des 6 ans"].ID == 0 {
 		t.Fatalf("the parent sees %v", got)
 	}
+	// The parent manages the child's library: folders, uploads, the trace.
+	fo, err := f.docs.CreateFolderFor(ctx, f.pat, child.ID, "Vaccins")
+	must(t, err)
+	up, err := f.docs.AddDocument(ctx, f.pat, dmp.Upload{PersonID: child.ID, Name: "carnet.pdf", Data: xdmtest.TinyPDF, FolderID: fo.ID})
+	must(t, err)
+	if up.PatientID != child.ID {
+		t.Fatalf("upload went to %d", up.PatientID)
+	}
+	if fs, err := f.docs.FoldersFor(ctx, f.pat, child.ID); err != nil || len(fs) != 1 || fs[0].Documents != 1 {
+		t.Fatalf("child's folders: %+v %v", fs, err)
+	}
+	if own, _ := f.docs.Folders(ctx, f.pat); len(own) != 0 {
+		t.Fatalf("the child's folder shows in the parent's library: %+v", own)
+	}
+	if tr, err := f.docs.TracesFor(ctx, f.pat, child.ID, 50); err != nil || len(tr) == 0 {
+		t.Fatalf("child's trace: %v", err)
+	}
 	// Nobody else acts for the child; a second representative is invited
 	// and accepts.
 	other, err := f.dir.Create(ctx, directory.NewAccount{Address: "camille@patient.example", Role: directory.Patient, DisplayName: "Camille", Password: pw,
@@ -59,6 +76,12 @@ func testPersons(t *testing.T, d *db.DB) {
 	}
 	if _, err := f.docs.List(ctx, other, child.ID, dmp.Query{}); !errors.Is(err, dmp.ErrForbidden) {
 		t.Fatalf("a stranger lists the child's documents: %v", err)
+	}
+	if _, err := f.docs.CreateFolderFor(ctx, other, child.ID, "x"); !errors.Is(err, dmp.ErrForbidden) {
+		t.Fatalf("a stranger made a folder for the child: %v", err)
+	}
+	if _, err := f.docs.AddDocument(ctx, other, dmp.Upload{PersonID: child.ID, Name: "x.pdf", Data: xdmtest.TinyPDF}); !errors.Is(err, dmp.ErrForbidden) {
+		t.Fatalf("a stranger uploaded for the child: %v", err)
 	}
 	if _, err := f.docs.ActFor(ctx, f.doc, child.ID); !errors.Is(err, dmp.ErrForbidden) {
 		t.Fatal("a professional acted for a patient")

@@ -22,6 +22,9 @@ type Upload struct {
 	Title    string // "" : from the file name
 	Category string // "" : "autres"
 	FolderID int64
+	// PersonID is whose library it goes to: 0 the actor's own, or a person
+	// the actor represents.
+	PersonID int64
 }
 
 // AddDocument files a patient's own document (class 90, "Document déposé
@@ -30,6 +33,10 @@ type Upload struct {
 func (s *Store) AddDocument(ctx context.Context, actor *directory.Account, u Upload) (*Document, error) {
 	if actor.Role != directory.Patient {
 		return nil, fmt.Errorf("%w: only the patient adds documents to their library", ErrForbidden)
+	}
+	person, err := s.ActFor(ctx, actor, u.PersonID)
+	if err != nil {
+		return nil, err
 	}
 	if len(u.Data) == 0 {
 		return nil, invalid("Le fichier est vide", "the file is empty")
@@ -62,7 +69,7 @@ func (s *Store) AddDocument(ctx context.Context, actor *directory.Account, u Upl
 	var folder any
 	if u.FolderID > 0 {
 		var n int
-		if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM document_folders WHERE id = $1 AND patient_id = $2`, u.FolderID, actor.ID).Scan(&n); err != nil {
+		if err := s.db.Read().QueryRowContext(ctx, `SELECT count(*) FROM document_folders WHERE id = $1 AND patient_id = $2`, u.FolderID, person.ID).Scan(&n); err != nil {
 			return nil, err
 		}
 		if n == 0 {
@@ -76,12 +83,12 @@ func (s *Store) AddDocument(ctx context.Context, actor *directory.Account, u Upl
 		masked)
 		VALUES ($1, $2, $3, $4, '90', $5, $6, $7, $8, $9, $10, $10, 'upload', $11, $12, 'Patient', $13,
 		COALESCE((SELECT mask_new FROM record_settings WHERE patient_id = $1), FALSE)) RETURNING id`,
-		actor.ID, folder, truncate(title, 200), u.Category, u.Name, mt, int64(len(u.Data)), key, hex.EncodeToString(sum[:]), now,
+		person.ID, folder, truncate(title, 200), u.Category, u.Name, mt, int64(len(u.Data)), key, hex.EncodeToString(sum[:]), now,
 		actor.DisplayName, actor.Address, "upload:"+hex.EncodeToString(nonce)).Scan(&id)
 	if err != nil {
 		return nil, fmt.Errorf("dmp: add document: %w", err)
 	}
-	if err := s.trace(ctx, s.db.Write(), actor.ID, id, actor, "ajout d'un document"); err != nil {
+	if err := s.trace(ctx, s.db.Write(), person.ID, id, actor, "ajout d'un document"); err != nil {
 		return nil, err
 	}
 	d, _, err := s.load(ctx, s.db.Read(), actor, id)

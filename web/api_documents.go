@@ -109,6 +109,7 @@ type uploadIn struct {
 	Title    string `json:"title,omitempty"`
 	Category string `json:"category,omitempty"`
 	FolderID int64  `json:"folder_id,omitempty"`
+	PersonID int64  `json:"person_id,omitempty"` // a person the caller represents; absent: self
 }
 
 func (a *api) addDocument(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
@@ -116,7 +117,7 @@ func (a *api) addDocument(w http.ResponseWriter, r *http.Request, s *directory.S
 	if err := readJSON(w, r, &in); err != nil {
 		return err
 	}
-	d, err := a.o.Docs.AddDocument(r.Context(), s.Account, dmp.Upload{Name: in.Name, Data: in.Data, Title: in.Title, Category: in.Category, FolderID: in.FolderID})
+	d, err := a.o.Docs.AddDocument(r.Context(), s.Account, dmp.Upload{Name: in.Name, Data: in.Data, Title: in.Title, Category: in.Category, FolderID: in.FolderID, PersonID: in.PersonID})
 	if err != nil {
 		return err
 	}
@@ -331,8 +332,25 @@ type folderJSON struct {
 	Documents int    `json:"documents"`
 }
 
+// personParam is the ?person= a library call acts for: 0 (self) when absent.
+func personParam(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("person")
+	if v == "" || v == "me" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, bad("Personne invalide", "person must be me or an id")
+	}
+	return n, nil
+}
+
 func (a *api) listFolders(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	fs, err := a.o.Docs.Folders(r.Context(), s.Account)
+	person, err := personParam(r)
+	if err != nil {
+		return err
+	}
+	fs, err := a.o.Docs.FoldersFor(r.Context(), s.Account, person)
 	if err != nil {
 		return err
 	}
@@ -348,11 +366,15 @@ type folderIn struct {
 }
 
 func (a *api) createFolder(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+	person, err := personParam(r)
+	if err != nil {
+		return err
+	}
 	var in folderIn
 	if err := readJSON(w, r, &in); err != nil {
 		return err
 	}
-	f, err := a.o.Docs.CreateFolder(r.Context(), s.Account, in.Name)
+	f, err := a.o.Docs.CreateFolderFor(r.Context(), s.Account, person, in.Name)
 	if err != nil {
 		return err
 	}
@@ -368,7 +390,11 @@ func (a *api) renameFolder(w http.ResponseWriter, r *http.Request, s *directory.
 	if err := readJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := a.o.Docs.RenameFolder(r.Context(), s.Account, id, in.Name); err != nil {
+	person, err := personParam(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.Docs.RenameFolderFor(r.Context(), s.Account, person, id, in.Name); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -380,7 +406,11 @@ func (a *api) deleteFolder(w http.ResponseWriter, r *http.Request, s *directory.
 	if err != nil {
 		return err
 	}
-	if err := a.o.Docs.DeleteFolder(r.Context(), s.Account, id); err != nil {
+	person, err := personParam(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.Docs.DeleteFolderFor(r.Context(), s.Account, person, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -388,7 +418,11 @@ func (a *api) deleteFolder(w http.ResponseWriter, r *http.Request, s *directory.
 }
 
 func (a *api) accessTraces(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ts, err := a.o.Docs.Traces(r.Context(), s.Account, 500)
+	person, err := personParam(r)
+	if err != nil {
+		return err
+	}
+	ts, err := a.o.Docs.TracesFor(r.Context(), s.Account, person, 500)
 	if err != nil {
 		return err
 	}
