@@ -87,6 +87,7 @@ var pageFuncs = template.FuncMap{
 	"day":       frDay,
 	"size":      frSize,
 	"typeLabel": care.TypeLabel,
+	"add1":      func(i int) int { return i + 1 },
 	"plural": func(n int, one, many string) string {
 		if n > 1 {
 			return many

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +40,8 @@ func (p *pages) registerCare(mux *http.ServeMux) {
 	mux.HandleFunc("GET /vaccinations", p.auth(p.careOnly(p.vaccinationsPage)))
 	mux.HandleFunc("POST /vaccinations", p.auth(p.careOnly(p.vaccinationAdd)))
 	mux.HandleFunc("GET /catalogue", p.auth(p.careOnly(p.cataloguePage)))
+	p.registerProfile(mux)
+	p.registerSpace(mux)
 }
 
 // spaceHandler is a page of the space: the signed-in patient and the person
@@ -567,62 +567,28 @@ func (p *pages) cataloguePage(w http.ResponseWriter, r *http.Request, s *websess
 type profileSectionPage struct {
 	Code    profile.Section
 	Title   string
+	Add     string
 	Entries []profileEntryPage
 }
 
 type profileEntryPage struct {
+	ID    int64
 	Title string
 	Meta  []string
 }
 
 type profileData struct {
 	page
-	Whose    string
-	Sections []profileSectionPage
-	Measures *profile.MeasureOverview
-	Specs    []profile.MeasureSpec
-	Today    string
-}
-
-// profileEntryOf shows an entry of any section: its name (or first text), then
-// its other fields.
-func profileEntryOf(e profile.Entry) profileEntryPage {
-	m := map[string]any{}
-	if raw, err := json.Marshal(e.Data); err == nil {
-		json.Unmarshal(raw, &m)
-	}
-	var v profileEntryPage
-	for _, k := range []string{"name", "title", "label", "reason", "substance", "disease", "kind", "type"} {
-		if s, ok := m[k].(string); ok && s != "" {
-			v.Title = s
-			delete(m, k)
-			break
-		}
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		switch x := m[k].(type) {
-		case string:
-			if x != "" {
-				if v.Title == "" {
-					v.Title = x
-					continue
-				}
-				v.Meta = append(v.Meta, x)
-			}
-		case bool:
-		case float64:
-			v.Meta = append(v.Meta, strconv.FormatFloat(x, 'f', -1, 64))
-		}
-	}
-	if v.Title == "" {
-		v.Title = e.Data.Section().Title()
-	}
-	return v
+	Whose           string
+	Sections        []profileSectionPage
+	Characteristics profile.Characteristics
+	BloodGroups     []string
+	Donation        profile.OrganDonation
+	Directives      *profile.Directives
+	Adult           bool
+	Measures        *profile.MeasureOverview
+	Specs           []profile.MeasureSpec
+	Today           string
 }
 
 func (p *pages) profilePage(w http.ResponseWriter, r *http.Request, s *websession, person *directory.Account, pg page) {
@@ -636,13 +602,18 @@ func (p *pages) renderProfile(w http.ResponseWriter, r *http.Request, s *websess
 		return
 	}
 	d := profileData{page: titled(pg, "Profil médical", "profil"), Whose: whose(pg), Measures: pr.Measures, Specs: profile.MeasureSpecs,
-		Today: p.o.Care.Today().Format(time.DateOnly)}
+		Today: p.o.Care.Today().Format(time.DateOnly), Characteristics: pr.Characteristics, BloodGroups: bloodGroupOptions,
+		Donation: pr.OrganDonation, Directives: pr.Directives}
+	d.Adult, _ = p.adultNow(person)
 	d.Error = errMsg
 	if errMsg == "" {
 		d.Notice = careNotices[r.URL.Query().Get("ok")]
+		if d.Notice == "" {
+			d.Notice = profileNotices[r.URL.Query().Get("ok")]
+		}
 	}
 	for _, sec := range profile.Sections {
-		sv := profileSectionPage{Code: sec, Title: sec.Title()}
+		sv := profileSectionPage{Code: sec, Title: sec.Title(), Add: sectionAdd[sec]}
 		for _, e := range pr.Sections[sec] {
 			sv.Entries = append(sv.Entries, profileEntryOf(e))
 		}
