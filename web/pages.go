@@ -155,6 +155,7 @@ func (p *pages) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /compte/totp/confirmer", p.auth(p.totpConfirm))
 	mux.HandleFunc("POST /compte/totp/desactiver", p.auth(p.totpDisable))
 	p.registerCare(mux)
+	p.registerPersons(mux)
 	mux.HandleFunc("GET /configuration", p.auth(p.mailClientPage))
 	mux.HandleFunc("GET /configuration/messagerie.mobileconfig", p.auth(p.mobileConfig))
 	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", p.autoconfig)
@@ -174,6 +175,8 @@ type page struct {
 	MailSetup bool
 	// Care shows the menu entries of the patient's space (pages_care.go).
 	Care bool
+	// Relatives shows "Mes proches" (pages_persons.go).
+	Relatives bool
 	// The person chooser of a patient who represents someone: the persons,
 	// the one acted for, and their name when it is not the patient.
 	Persons    []dmp.Person
@@ -207,6 +210,7 @@ func (p *pages) newPage(s *websession, title, nav string) page {
 	if s != nil {
 		pg.Account, pg.CSRF = s.Account, s.csrf()
 		pg.MailSetup = p.o.MailClient != nil && s.Account.Role != directory.Patient
+		pg.Relatives = p.o.Docs != nil && s.Account.Role == directory.Patient
 		pg.Care = p.o.Care != nil && p.o.Profile != nil && p.o.Docs != nil && s.Account.Role == directory.Patient
 	}
 	return pg

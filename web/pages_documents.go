@@ -225,12 +225,10 @@ func (p *pages) renderDocuments(w http.ResponseWriter, r *http.Request, s *webse
 		d.Error = e
 	}
 	d.Added, _ = strconv.ParseInt(v.Get("doc"), 10, 64)
-	var folders []dmp.Folder
-	if d.Own {
-		if folders, err = p.o.Docs.Folders(ctx, s.Account); err != nil {
-			p.fail(w, r, s, err)
-			return
-		}
+	folders, err := p.o.Docs.FoldersFor(ctx, s.Account, person.ID)
+	if err != nil {
+		p.docFail(w, r, s, err)
+		return
 	}
 	q := dmp.Query{}
 	switch f := v.Get("dossier"); f {
@@ -426,6 +424,15 @@ func (p *pages) documentsUpload(w http.ResponseWriter, r *http.Request, s *webse
 		return
 	}
 	u := dmp.Upload{Name: fh.Filename, Data: data, Title: strings.TrimSpace(r.PostFormValue("titre")), Category: r.PostFormValue("categorie")}
+	var pg page
+	person, err := p.withPersons(r, s, &pg)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	if person.ID != s.Account.ID {
+		u.PersonID = person.ID
+	}
 	if n, err := strconv.ParseInt(r.PostFormValue("dossier"), 10, 64); err == nil && n > 0 {
 		u.FolderID = n
 	}
@@ -594,12 +601,19 @@ func (p *pages) renderFolders(w http.ResponseWriter, r *http.Request, s *websess
 		p.notFound(w, r, s)
 		return
 	}
-	fs, err := p.o.Docs.Folders(r.Context(), s.Account)
+	d := foldersData{page: p.newPage(s, "Mes dossiers", "documents")}
+	person, err := p.withPersons(r, s, &d.page)
 	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	if person.ID != s.Account.ID {
+		d.Title = "Dossiers de " + person.DisplayName
+	}
+	if d.Folders, err = p.o.Docs.FoldersFor(r.Context(), s.Account, person.ID); err != nil {
 		p.docFail(w, r, s, err)
 		return
 	}
-	d := foldersData{page: p.newPage(s, "Mes dossiers", "documents"), Folders: fs}
 	d.Error = errMsg
 	if errMsg == "" {
 		d.Notice = docNotices[r.URL.Query().Get("ok")]
@@ -612,7 +626,12 @@ func (p *pages) folderCreate(w http.ResponseWriter, r *http.Request, s *websessi
 		p.notFound(w, r, s)
 		return
 	}
-	_, err := p.o.Docs.CreateFolder(r.Context(), s.Account, r.PostFormValue("nom"))
+	person, err := p.actedFor(r, s)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	_, err = p.o.Docs.CreateFolderFor(r.Context(), s.Account, person.ID, r.PostFormValue("nom"))
 	if errors.Is(err, dmp.ErrInvalid) {
 		p.renderFolders(w, r, s, http.StatusBadRequest, docMessage(err))
 		return
@@ -630,7 +649,12 @@ func (p *pages) folderRename(w http.ResponseWriter, r *http.Request, s *websessi
 		p.notFound(w, r, s)
 		return
 	}
-	err = p.o.Docs.RenameFolder(r.Context(), s.Account, id, r.PostFormValue("nom"))
+	person, err := p.actedFor(r, s)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	err = p.o.Docs.RenameFolderFor(r.Context(), s.Account, person.ID, id, r.PostFormValue("nom"))
 	if errors.Is(err, dmp.ErrInvalid) {
 		p.renderFolders(w, r, s, http.StatusBadRequest, docMessage(err))
 		return
@@ -655,8 +679,13 @@ func (p *pages) folderDelete(w http.ResponseWriter, r *http.Request, s *websessi
 		p.notFound(w, r, s)
 		return
 	}
+	person, err := p.actedFor(r, s)
+	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
 	if r.PostFormValue("confirme") != "oui" {
-		fs, err := p.o.Docs.Folders(r.Context(), s.Account)
+		fs, err := p.o.Docs.FoldersFor(r.Context(), s.Account, person.ID)
 		if err != nil {
 			p.docFail(w, r, s, err)
 			return
@@ -670,7 +699,7 @@ func (p *pages) folderDelete(w http.ResponseWriter, r *http.Request, s *websessi
 		p.notFound(w, r, s)
 		return
 	}
-	if err := p.o.Docs.DeleteFolder(r.Context(), s.Account, id); err != nil {
+	if err := p.o.Docs.DeleteFolderFor(r.Context(), s.Account, person.ID, id); err != nil {
 		p.docFail(w, r, s, err)
 		return
 	}
@@ -689,12 +718,17 @@ func (p *pages) traces(w http.ResponseWriter, r *http.Request, s *websession) {
 		p.notFound(w, r, s)
 		return
 	}
-	ts, err := p.o.Docs.Traces(r.Context(), s.Account, 500)
+	d := tracesData{page: p.newPage(s, "Historique des accès", "documents")}
+	person, err := p.withPersons(r, s, &d.page)
 	if err != nil {
+		p.fail(w, r, s, err)
+		return
+	}
+	if d.Traces, err = p.o.Docs.TracesFor(r.Context(), s.Account, person.ID, 500); err != nil {
 		p.docFail(w, r, s, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "traces", tracesData{page: p.newPage(s, "Historique des accès", "documents"), Traces: ts})
+	p.render(w, r, http.StatusOK, "traces", d)
 }
 
 // --- Professionals: a patient's record by INS
@@ -753,4 +787,11 @@ func (p *pages) patientDocs(ctx context.Context, s *websession, d *patientDocsDa
 	d.Patient = pat.DisplayName
 	d.Documents = documentItems(ds, nil)
 	return http.StatusOK, nil
+}
+
+// actedFor is the person a form acts for (the navigation's choice), without
+// a page to fill.
+func (p *pages) actedFor(r *http.Request, s *websession) (*directory.Account, error) {
+	var pg page
+	return p.withPersons(r, s, &pg)
 }

@@ -180,9 +180,7 @@ func TestPagesCare(t *testing.T) {
 		}
 		_, body = b.get("/documents")
 		wantIn(t, body, "Documents de Léa Dupont")
-		if strings.Contains(body, "Ajouter un document") {
-			t.Fatal("the child's Documents offer the mother's upload")
-		}
+		wantIn(t, body, "Ajouter un document", "Gérer ses dossiers") // hers: the *For methods of dmp
 		b.post("/personne", url.Values{"csrf": {b.csrf()}, "personne": {itoa(f.pat.ID)}, "retour": {"/agenda"}})
 		wantIn(t, b.last, "<h1>Agenda</h1>")
 

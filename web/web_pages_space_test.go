@@ -277,3 +277,86 @@ func TestPagesSpaceForms(t *testing.T) {
 		}
 	}}})
 }
+
+func TestPagesPersons(t *testing.T) {
+	dbtest.Suite(t, []dbtest.Case{{Name: "pages-persons", Run: func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		srv := careServer(t, f, d)
+		b := newBrowser(t, srv)
+		b.login(f.pat)
+		_, body := b.get("/proches")
+		wantIn(t, body, `href="/proches" aria-current="page"`, "<h1>Mes proches</h1>", "Vous ne représentez personne", "Ajouter un enfant")
+		k, _ := directory.INSKey("2250775123456")
+		ins := "2250775123456" + k
+		child := url.Values{"nom": {"Léa Dupont"}, "ins": {ins}, "naissance": {"2022-07-01"}, "sexe": {"F"}}
+		b.postStatus("/proches/enfant", child, http.StatusForbidden)
+		for field, bad := range map[string]url.Values{
+			"nom":       {"ins": {ins}, "naissance": {"2022-07-01"}, "sexe": {"F"}},
+			"ins":       {"nom": {"Léa"}, "ins": {"123"}, "naissance": {"2022-07-01"}, "sexe": {"F"}},
+			"naissance": {"nom": {"Léa"}, "ins": {ins}, "naissance": {"2001-07-01"}, "sexe": {"F"}},
+			"sexe":      {"nom": {"Léa"}, "ins": {ins}, "naissance": {"2022-07-01"}},
+		} {
+			bad.Set("csrf", b.csrf())
+			body = b.postStatus("/proches/enfant", bad, http.StatusBadRequest)
+			wantIn(t, body, `<p class="field-error" id="err-`+field+`">`, `aria-describedby="err-`+field)
+		}
+		body = b.postStatus("/proches/enfant", url.Values{"csrf": {b.csrf()}, "nom": {"Léa"}, "ins": {ins}, "naissance": {"2022-07-01"}}, http.StatusBadRequest)
+		wantIn(t, body, "Choisissez le sexe de l&#39;enfant.", `value="Léa"`)
+		child.Set("csrf", b.csrf())
+		body = b.postOK("/proches/enfant", child)
+		wantIn(t, body, "L&#39;espace de l&#39;enfant est ouvert", "<h3>Léa Dupont</h3>", "Né(e) le 1 juillet 2022", "Espace affiché")
+		id := regexp.MustCompile(`id="personne-(\d+)"`).FindStringSubmatch(body)[1]
+		child.Set("csrf", b.csrf())
+		body = b.postStatus("/proches/enfant", child, http.StatusBadRequest)
+		wantIn(t, body, "Un espace existe déjà pour ce numéro INS.")
+
+		// The second legal representative: invited by address, accepts.
+		body = b.postStatus("/proches/"+id+"/inviter", url.Values{"csrf": {b.csrf()}, "adresse": {"personne@nulle-part.example"}}, http.StatusBadRequest)
+		wantIn(t, body, "Cette adresse n&#39;est pas celle d&#39;un usager de l&#39;espace.", `aria-invalid="true" aria-describedby="err-adresse-`+id)
+		body = b.postOK("/proches/"+id+"/inviter", url.Values{"csrf": {b.csrf()}, "adresse": {f.pat2.Address}})
+		wantIn(t, body, "L&#39;invitation est envoyée")
+		o := newBrowser(t, srv)
+		o.login(f.pat2)
+		_, body = o.get("/proches")
+		wantIn(t, body, "Invitations reçues", "<strong>Léa Dupont</strong>")
+		o.postStatus("/proches/"+id+"/accepter", url.Values{}, http.StatusForbidden)
+		body = o.postOK("/proches/"+id+"/accepter", url.Values{"csrf": {o.csrf()}})
+		wantIn(t, body, "Vous représentez désormais cette personne", "<h3>Léa Dupont</h3>")
+		doc := newBrowser(t, srv)
+		doc.login(f.doc)
+		if status, _ := doc.get("/proches"); status != http.StatusNotFound {
+			t.Fatalf("a professional's Mes proches: %d", status)
+		}
+		// Nobody invites for a stranger, nor accepts what was not offered.
+		b.get("/proches")
+		b.postStatus("/proches/"+itoa(f.pat2.ID)+"/inviter", url.Values{"csrf": {b.csrf()}, "adresse": {f.doc.Address}}, http.StatusForbidden)
+		if status, _ := b.post("/proches/"+itoa(f.pat2.ID)+"/accepter", url.Values{"csrf": {b.csrf()}}); status != http.StatusNotFound && status != http.StatusForbidden {
+			t.Fatalf("accepting what was not offered: %d", status)
+		}
+
+		// The child's Documents: her folders, her upload, her history.
+		b.post("/personne", url.Values{"csrf": {b.csrf()}, "personne": {id}, "retour": {"/documents"}})
+		wantIn(t, b.last, "Documents de Léa Dupont", "Ajouter un document", "Gérer ses dossiers")
+		_, body = b.get("/documents/dossiers")
+		wantIn(t, body, "<h1>Dossiers de Léa Dupont</h1>")
+		body = b.postOK("/documents/dossiers", url.Values{"csrf": {b.csrf()}, "nom": {"Vaccins de Léa"}})
+		wantIn(t, body, "Le dossier a été créé.", "Vaccins de Léa")
+		folder := regexp.MustCompile(`action="/documents/dossiers/(\d+)/renommer"`).FindStringSubmatch(body)[1]
+		body = b.postOK("/documents/dossiers/"+folder+"/renommer", url.Values{"csrf": {b.csrf()}, "nom": {"Carnet de Léa"}})
+		wantIn(t, body, "Carnet de Léa")
+		b.get("/documents")
+		status, body := b.postMultipart("/documents/ajouter", map[string]string{"csrf": b.csrf(), "titre": "Carnet de santé", "dossier": folder},
+			map[file][]byte{{"fichier", "carnet.pdf", "application/pdf"}: []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")})
+		if status != http.StatusOK {
+			t.Fatalf("upload for the child: %d\n%s", status, body)
+		}
+		wantIn(t, body, "Documents de Léa Dupont", "Le document a été ajouté", "Carnet de santé", "Dossier « Carnet de Léa »")
+		_, body = b.get("/documents/historique")
+		wantIn(t, body, "Historique des accès de Léa Dupont", "Carnet de santé")
+		// Her mother's own library holds neither.
+		b.post("/personne", url.Values{"csrf": {b.csrf()}, "personne": {itoa(f.pat.ID)}, "retour": {"/documents"}})
+		if strings.Contains(b.last, "Carnet de santé") || strings.Contains(b.last, "Carnet de Léa") {
+			t.Fatal("the child's document or folder shows in her mother's library")
+		}
+	}}})
+}
