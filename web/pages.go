@@ -156,6 +156,7 @@ func (p *pages) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /compte/totp/desactiver", p.auth(p.totpDisable))
 	p.registerCare(mux)
 	p.registerPersons(mux)
+	p.registerShare(mux)
 	mux.HandleFunc("GET /configuration", p.auth(p.mailClientPage))
 	mux.HandleFunc("GET /configuration/messagerie.mobileconfig", p.auth(p.mobileConfig))
 	mux.HandleFunc("GET /.well-known/autoconfig/mail/config-v1.1.xml", p.autoconfig)

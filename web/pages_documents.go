@@ -326,6 +326,13 @@ func (p *pages) documentsAction(w http.ResponseWriter, r *http.Request, s *webse
 	case "supprimer":
 		p.confirmDelete(w, r, s, ids, ret)
 		return
+	case "partager":
+		v := url.Values{}
+		for _, id := range ids {
+			v.Add("doc", strconv.FormatInt(id, 10))
+		}
+		http.Redirect(w, r, "/documents/partager?"+v.Encode(), http.StatusSeeOther)
+		return
 	default:
 		http.Redirect(w, r, withParam(ret, "erreur", "action"), http.StatusSeeOther)
 		return

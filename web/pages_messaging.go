@@ -361,6 +361,10 @@ type searchData struct {
 	PlaceLabel  string // how the place was understood
 	Next, Prev  string // links to the other pages of results
 	EditLink    string // "Modifier ma recherche"
+	// Documents ("1,2") are shared from the library (pages_share.go):
+	// they travel to the compose page.
+	Documents string
+	Shared    []documentItem
 }
 
 func (p *pages) searchPharmacy(w http.ResponseWriter, r *http.Request, s *websession) {
@@ -370,6 +374,9 @@ func (p *pages) searchPharmacy(w http.ResponseWriter, r *http.Request, s *webses
 	}
 	q := r.URL.Query()
 	d := searchData{page: p.newPage(s, "Nouveau message", "nouveau"), Name: strings.TrimSpace(q.Get("nom")), Place: strings.TrimSpace(q.Get("lieu"))}
+	if v := q.Get("documents"); v != "" && p.o.Docs != nil {
+		d.Shared, d.Documents = p.shareIDsOf(r.Context(), s.Account, v)
+	}
 	if q.Get("recherche") == "" {
 		p.render(w, r, http.StatusOK, "search", d)
 		return
@@ -406,6 +413,9 @@ func (p *pages) searchPharmacy(w http.ResponseWriter, r *http.Request, s *webses
 	}
 	link := func(page int) string {
 		v := url.Values{"nom": {d.Name}, "lieu": {d.Place}, "recherche": {"1"}}
+		if d.Documents != "" {
+			v.Set("documents", d.Documents)
+		}
 		if page > 1 {
 			v.Set("page", strconv.Itoa(page))
 		}
@@ -417,7 +427,11 @@ func (p *pages) searchPharmacy(w http.ResponseWriter, r *http.Request, s *webses
 	if res.PageSize > 0 && pageNo*res.PageSize < res.Total {
 		d.Next = link(pageNo + 1)
 	}
-	d.EditLink = "/messagerie/nouveau?" + url.Values{"nom": {d.Name}, "lieu": {d.Place}}.Encode() + "#recherche"
+	edit := url.Values{"nom": {d.Name}, "lieu": {d.Place}}
+	if d.Documents != "" {
+		edit.Set("documents", d.Documents)
+	}
+	d.EditLink = "/messagerie/nouveau?" + edit.Encode() + "#recherche"
 	p.render(w, r, http.StatusOK, "search", d)
 }
 
@@ -482,6 +496,9 @@ type composeData struct {
 	Text      string
 	Refused   string
 	DraftKept bool
+	// Documents shared from the library, attached on sending.
+	Shared    []documentItem
+	Documents string
 }
 
 func (p *pages) newMessage(w http.ResponseWriter, r *http.Request, s *websession) {
@@ -495,7 +512,11 @@ func (p *pages) newMessage(w http.ResponseWriter, r *http.Request, s *websession
 		http.Redirect(w, r, "/messagerie/nouveau", http.StatusSeeOther)
 		return
 	}
-	p.render(w, r, http.StatusOK, "compose", composeData{page: p.newPage(s, "Écrire à "+c.Name, "nouveau"), Pharmacy: *c, Token: tok})
+	d := composeData{page: p.newPage(s, "Écrire à "+c.Name, "nouveau"), Pharmacy: *c, Token: tok}
+	if v := r.URL.Query().Get("documents"); v != "" && p.o.Docs != nil {
+		d.Shared, d.Documents = p.shareIDsOf(r.Context(), s.Account, v)
+	}
+	p.render(w, r, http.StatusOK, "compose", d)
 }
 
 func (p *pages) newMessageSubmit(w http.ResponseWriter, r *http.Request, s *websession) {
@@ -514,8 +535,21 @@ func (p *pages) newMessageSubmit(w http.ResponseWriter, r *http.Request, s *webs
 	}
 	ctx := r.Context()
 	sendErr := ferr
+	var shared []documentItem
+	var docs string
+	if v := r.URL.Query().Get("documents"); v != "" && p.o.Docs != nil {
+		shared, docs = p.shareIDsOf(ctx, s.Account, v)
+	}
 	if sendErr == nil {
 		d := mailbox.Draft{To: c.Mailbox, Subject: form.subject, Text: form.text, Attachments: form.attachments}
+		if docs != "" {
+			_, atts, err := p.sharedDocs(ctx, s.Account, docIDs(url.Values{"documents": {docs}}))
+			if err != nil {
+				p.docFail(w, r, s, err)
+				return
+			}
+			d.Attachments = append(atts, d.Attachments...)
+		}
 		if _, sendErr = p.send(ctx, s.Account, d); sendErr == nil {
 			target := "/messagerie?envoye=1"
 			if conv, err := p.o.Mail.ConversationBetween(ctx, c.Mailbox, s.Account.ID); err == nil {
@@ -525,7 +559,8 @@ func (p *pages) newMessageSubmit(w http.ResponseWriter, r *http.Request, s *webs
 			return
 		}
 	}
-	d := composeData{page: p.newPage(s, "Écrire à "+c.Name, "nouveau"), Pharmacy: *c, Token: tok, Subject: form.subject, Text: form.text}
+	d := composeData{page: p.newPage(s, "Écrire à "+c.Name, "nouveau"), Pharmacy: *c, Token: tok, Subject: form.subject, Text: form.text,
+		Shared: shared, Documents: docs}
 	status, ok := p.refusal(sendErr, &d.page, &d.Refused, &d.DraftKept)
 	if !ok {
 		p.fail(w, r, s, sendErr)

@@ -360,3 +360,70 @@ func TestPagesPersons(t *testing.T) {
 		}
 	}}})
 }
+
+func TestPagesShare(t *testing.T) {
+	dbtest.Suite(t, []dbtest.Case{{Name: "pages-share", Run: func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		srv := careServer(t, f, d)
+		var s struct {
+			ConversationID int64 `json:"conversation_id"`
+		}
+		doc := f.login(f.doc)
+		doc.do("POST", "/api/v1/conversations", map[string]any{"to": f.pat.Address, "subject": "Votre bilan", "text": "Envoyez-moi vos analyses."},
+			http.StatusCreated, &s)
+		conv := itoa(s.ConversationID)
+		b := newBrowser(t, srv)
+		b.login(f.pat)
+		b.get("/documents")
+		pdf := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+		b.postMultipart("/documents/ajouter", map[string]string{"csrf": b.csrf(), "titre": "Prise de sang"},
+			map[file][]byte{{"fichier", "analyses.pdf", "application/pdf"}: pdf})
+		id := regexp.MustCompile(`id="doc-(\d+)"`).FindStringSubmatch(b.last)[1]
+		_, body := b.get("/documents/" + id)
+		wantIn(t, body, `href="/documents/partager?doc=`+id+`"`)
+
+		// From the list's selection: the share page.
+		b.get("/documents")
+		body = b.postOK("/documents/action", url.Values{"csrf": {b.csrf()}, "doc": {id}, "action": {"partager"}, "retour": {"/documents"}})
+		wantIn(t, body, "<h1>Partager un document</h1>", "Prise de sang", "Dr Alice Martin · Votre bilan", `href="/messagerie/nouveau?documents=`+id+`"`)
+		b.postStatus("/documents/partager", url.Values{"doc": {id}, "conversation": {conv}}, http.StatusForbidden)
+		body = b.postStatus("/documents/partager", url.Values{"csrf": {b.csrf()}, "doc": {id}}, http.StatusBadRequest)
+		wantIn(t, body, "Choisissez le professionnel de santé")
+		body = b.postOK("/documents/partager", url.Values{"csrf": {b.csrf()}, "doc": {id}, "conversation": {conv}, "texte": {"Voici mes analyses."}})
+		if b.url.Path != "/messagerie/"+conv {
+			t.Fatalf("after sharing: %s", b.url)
+		}
+		wantIn(t, body, "Voici mes analyses.", ">analyses.pdf</a>")
+
+		// Another patient shares none of her documents.
+		o := newBrowser(t, srv)
+		o.login(f.pat2)
+		if status, _ := o.get("/documents/partager?doc=" + id); status != http.StatusNotFound && status != http.StatusForbidden {
+			t.Fatalf("a stranger's share page: %d", status)
+		}
+
+		// Closed by the doctor: the messaging rule refuses, its sentence
+		// shown, the draft kept.
+		doc.do("POST", "/api/v1/conversations/"+conv+"/close", map[string]any{"text": "Bonne continuation."}, http.StatusOK, nil)
+		_, body = b.get("/documents/partager?doc=" + id)
+		wantIn(t, body, "Aucune conversation ouverte")
+		status, body := b.post("/documents/partager", url.Values{"csrf": {b.csrf()}, "doc": {id}, "conversation": {conv}})
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("share into a closed conversation: %d\n%s", status, body)
+		}
+		wantIn(t, body, "Dr Alice Martin a mis fin à vos échanges", "conservé dans vos brouillons")
+
+		// To a pharmacy, through the pharmacy search.
+		_, body = b.get("/messagerie/nouveau?recherche=1&nom=Gare&documents=" + id)
+		wantIn(t, body, "Documents à partager", "Prise de sang", `name="documents" value="`+id+`"`)
+		tok := regexp.MustCompile(`name="pharmacie" value="([^"]+)"`).FindStringSubmatch(body)[1]
+		_, body = b.get("/messagerie/nouveau/message?documents=" + id + "&pharmacie=" + url.QueryEscape(tok))
+		wantIn(t, body, "Documents joints de mon espace", "Prise de sang", "&amp;documents="+id)
+		status, body = b.postMultipart("/messagerie/nouveau/message?pharmacie="+url.QueryEscape(tok)+"&documents="+id,
+			map[string]string{"csrf": b.csrf(), "objet": "Mes analyses", "texte": "Bonjour"}, nil)
+		if status != http.StatusOK || !strings.HasPrefix(b.url.Path, "/messagerie/") {
+			t.Fatalf("share to the pharmacy: %d %s\n%s", status, b.url, body)
+		}
+		wantIn(t, body, "Pharmacie de la Gare", ">analyses.pdf</a>")
+	}}})
+}
