@@ -217,5 +217,3 @@ func (p *pages) shareIDsOf(ctx context.Context, actor *directory.Account, v stri
 	}
 	return items, joinIDs(ok)
 }
-
-
