@@ -21,7 +21,10 @@ import (
 // done with its date; the other new pages (Profil médical, Vaccinations,
 // Catalogue de services, Mon compte with the TOTP set-up and the login's
 // second step, the folders, the access history, the professional's
-// patient record). axe-core on every page, as in the journey; with
+// patient record); an allergy added in Profil médical, an appointment of her
+// own in the agenda, the article library, and in "Mes proches" her son
+// added, his space chosen, his agenda with the child exams and M'T dents.
+// axe-core on every page, as in the journey; with
 // MSSANTED_DOCS_SCREENSHOT=1 the pregnancy, Pour moi and agenda pages go
 // to docs/screenshots.
 func TestBrowserSpace(t *testing.T) {
@@ -149,7 +152,59 @@ func TestBrowserSpace(t *testing.T) {
 	pat.see("main", "Historique des accès")
 	pat.shot("historique")
 
-	// 5. Mon compte: the second factor, then the login asks for the code.
+	// 5. Profil médical: an allergy added and shown; the directives page
+	// (adults only, three steps).
+	pat.click("open Profil médical", `nav a[href="/profil"]`)
+	pat.click("Ajouter une allergie", `main a[href="/profil/rubrique/allergies/ajouter"]`)
+	pat.see("main", "Ajouter une allergie", "Allergie ou intolérance")
+	pat.shot("profil-allergie-formulaire")
+	pat.run("name the allergy", chromedp.SendKeys(chromedp.CSS("#f-name"), "Pénicilline"), chromedp.SendKeys(chromedp.CSS("#f-comment"), "Urticaire géante en 2015"))
+	pat.click("save the allergy", `form[action="/profil/rubrique/allergies"] button[type="submit"]`)
+	pat.see("main", "L'élément est ajouté à votre profil médical.")
+	pat.see(`section[aria-labelledby="s-allergies"]`, "Pénicilline", "Urticaire géante en 2015", "Modifier")
+	docShot(pat.shot("profil-allergie"), "profil-allergie.png")
+	pat.click("open the directives", `main a[href="/profil/directives"]`)
+	pat.see("main", "Joindre un document", "Étape 1", "Modèle A", "Modèle B")
+	pat.shot("directives-anticipees")
+
+	// 6. The agenda: an appointment of her own, then seen in the agenda.
+	pat.click("open Agenda", `nav a[href="/agenda"]`)
+	pat.click("Ajouter un rendez-vous", `main a[href="/agenda/evenement/nouveau"]`)
+	pat.see("main", "Ajouter un événement", "Rendez-vous", "Rappel")
+	pat.shot("agenda-evenement-formulaire")
+	pat.run("the appointment", chromedp.SendKeys(chromedp.CSS("#titre"), "Consultation ophtalmologue"),
+		chromedp.SetValue(chromedp.CSS("#date"), time.Now().In(paris).AddDate(0, 0, 14).Format(time.DateOnly)),
+		chromedp.SetValue(chromedp.CSS("#heure"), "10:30"), chromedp.Click(chromedp.CSS("#avec-ps")),
+		chromedp.SendKeys(chromedp.CSS("#avec"), "Dr Claire Vue"))
+	pat.click("save the appointment", `form[action="/agenda/evenement"] button[type="submit"]`)
+	pat.see("main", "L'événement est ajouté à l'agenda.", "Consultation ophtalmologue", "à 10:30", "Avec Dr Claire Vue")
+	docShot(pat.shot("agenda-evenement"), "agenda-evenement.png")
+	pat.click("open Prévention", `nav a[href="/prevention"]`)
+	pat.click("all the articles", `main a[href="/prevention/articles"]`)
+	pat.see("main", "Tous les articles", "Tabac")
+	pat.shot("prevention-articles")
+
+	// 7. Mes proches: her son added; his space chosen, his agenda shows
+	// the child exams and M'T dents.
+	pat.click("open Mes proches", `nav a[href="/proches"]`)
+	pat.see("main", "Mes proches", "Ajouter un enfant")
+	pat.shot("proches")
+	born := time.Now().In(paris).AddDate(-2, -10, 0).Format(time.DateOnly)
+	pat.run("the child", chromedp.SendKeys(chromedp.CSS("#nom"), "Hugo Martin"), chromedp.SendKeys(chromedp.CSS("#ins"), ins("1230775123456")),
+		chromedp.SetValue(chromedp.CSS("#naissance"), born), chromedp.Click(chromedp.CSS("#sexe-m")))
+	pat.click("add the child", `form[action="/proches/enfant"] button[type="submit"]`)
+	pat.see("main", "L'espace de l'enfant est ouvert", "Hugo Martin", "Garçon")
+	pat.shot("proches-enfant")
+	pat.click("show his space", `.person form[action="/personne"] button`)
+	pat.see("main", "Agenda de Hugo Martin", "Examen de santé", "M'T dents")
+	pat.see("header", "Espace de Hugo Martin")
+	docShot(pat.shot("agenda-enfant"), "agenda-enfant.png")
+	runValue(pat, "back to her own space", chromedp.Evaluate[bool](`(() => { const s = document.querySelector("#personne");
+		for (const o of s.options) { if (o.text.includes("(vous)")) { s.value = o.value; } } return true; })()`))
+	pat.click("show her space", `form.person button`)
+	pat.see("main", "Agenda", "Consultation ophtalmologue")
+
+	// 8. Mon compte: the second factor, then the login asks for the code.
 	pat.click("open Mon compte", `nav a[href="/compte"]`)
 	pat.click("start TOTP", `form[action="/compte/totp"] button`)
 	pat.see("main", "Code de votre application d'authentification")
@@ -171,7 +226,7 @@ func TestBrowserSpace(t *testing.T) {
 	pat.click("sign in with the code", `form[action="/connexion"] button[type="submit"]`)
 	pat.see("main", "Bonjour Léa Martin")
 
-	// 6. A professional who never cared for her: the record is refused.
+	// 9. A professional who never cared for her: the record is refused.
 	proCtx, cancelPro := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancelPro()
 	if err := chromedp.Do(proCtx); err != nil {
