@@ -138,7 +138,7 @@ func (s *Store) AddChild(ctx context.Context, actor *directory.Account, c NewChi
 	})
 	if err != nil {
 		if errors.Is(err, directory.ErrInvalid) || errors.Is(err, directory.ErrExists) {
-			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		return nil, err
 	}
