@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -87,7 +86,7 @@ func (a *api) care(h careHandler) func(w http.ResponseWriter, r *http.Request, s
 			w.Header().Set("Content-Type", "application/problem+json")
 			w.Header().Set("Content-Language", "fr")
 			w.WriteHeader(http.StatusBadRequest)
-			return writeBody(w, fieldProblem{problem: problem{Type: "about:blank", Title: fe.Message, Status: http.StatusBadRequest,
+			return writeJSONBody(w, fieldProblem{problem: problem{Type: "about:blank", Title: fe.Message, Status: http.StatusBadRequest,
 				Detail: fe.Message + " / " + fe.English}, Field: fe.Field})
 		case errors.Is(err, dmp.ErrNotFound):
 			writeProblem(w, http.StatusNotFound, "Introuvable", err.Error())
@@ -97,13 +96,11 @@ func (a *api) care(h careHandler) func(w http.ResponseWriter, r *http.Request, s
 	}
 }
 
-func writeBody(w http.ResponseWriter, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+// setIf copies a field of a PATCH body when it was given.
+func setIf(dst *string, src *string) {
+	if src != nil {
+		*dst = *src
 	}
-	_, err = w.Write(b)
-	return err
 }
 
 // personID is the {person} of the path: 0 for "me" (the store reads it as
@@ -541,19 +538,14 @@ type eventIn struct {
 }
 
 func (in eventIn) apply(e *care.EventInput) error {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&e.Kind, in.Kind)
-	set(&e.Title, in.Title)
-	set(&e.Time, in.Time)
-	set(&e.WithType, in.WithType)
-	set(&e.With, in.With)
-	set(&e.Speciality, in.Speciality)
-	set(&e.Address, in.Address)
-	set(&e.Notes, in.Notes)
+	setIf(&e.Kind, in.Kind)
+	setIf(&e.Title, in.Title)
+	setIf(&e.Time, in.Time)
+	setIf(&e.WithType, in.WithType)
+	setIf(&e.With, in.With)
+	setIf(&e.Speciality, in.Speciality)
+	setIf(&e.Address, in.Address)
+	setIf(&e.Notes, in.Notes)
 	if in.Date != nil {
 		d, err := care.ParseDate("date", *in.Date)
 		if err != nil {
@@ -920,16 +912,11 @@ type vaccinationIn struct {
 }
 
 func (in vaccinationIn) apply(v *care.VaccinationInput) error {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&v.Vaccine, in.Vaccine)
-	set(&v.Batch, in.Batch)
-	set(&v.Professional, in.Professional)
-	set(&v.ItemCode, in.ItemCode)
-	set(&v.Notes, in.Notes)
+	setIf(&v.Vaccine, in.Vaccine)
+	setIf(&v.Batch, in.Batch)
+	setIf(&v.Professional, in.Professional)
+	setIf(&v.ItemCode, in.ItemCode)
+	setIf(&v.Notes, in.Notes)
 	if in.Date != nil {
 		d, err := care.ParseDate("date", *in.Date)
 		if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -23,11 +24,11 @@ const profileBase = "/api/v1/persons/{person}/profile"
 // OpenAPI part is openapi-profile.json.
 func (a *api) profileRoutes() []route {
 	return []route{
-		{"GET", profileBase, false, a.getProfile},
-		{"GET", profileBase + "/characteristics", false, a.getCharacteristics},
-		{"PUT", profileBase + "/characteristics", false, a.putCharacteristics},
-		{"GET", profileBase + "/organ-donation", false, a.getOrganDonation},
-		{"PUT", profileBase + "/organ-donation", false, a.putOrganDonation},
+		{"GET", profileBase, false, profileGet(a, (*profile.Store).Get)},
+		{"GET", profileBase + "/characteristics", false, profileGet(a, (*profile.Store).Characteristics)},
+		{"PUT", profileBase + "/characteristics", false, profilePut(a, (*profile.Store).SetCharacteristics)},
+		{"GET", profileBase + "/organ-donation", false, profileGet(a, (*profile.Store).OrganDonation)},
+		{"PUT", profileBase + "/organ-donation", false, profilePut(a, (*profile.Store).SetOrganDonation)},
 		{"GET", profileBase + "/measures", false, a.measureHistory},
 		{"GET", profileBase + "/measures/latest", false, a.latestMeasures},
 		{"POST", profileBase + "/measures", false, a.addMeasure},
@@ -35,7 +36,7 @@ func (a *api) profileRoutes() []route {
 		{"DELETE", profileBase + "/measures/{id}", false, a.deleteMeasure},
 		{"GET", profileBase + "/advance-directives", false, a.getDirectives},
 		{"PUT", profileBase + "/advance-directives", false, a.putDirectives},
-		{"DELETE", profileBase + "/advance-directives", false, a.deleteDirectives},
+		{"DELETE", profileBase + "/advance-directives", false, profileDelete(a, (*profile.Store).DeleteDirectives)},
 		{"POST", profileBase + "/summary", false, a.generateSummary},
 		{"GET", profileBase + "/{section}", false, a.listEntries},
 		{"POST", profileBase + "/{section}", false, a.addEntry},
@@ -56,24 +57,65 @@ func (a *api) profileOf(r *http.Request, s *directory.Session) (*profile.Store, 
 	return a.o.Profile, p.ID, nil
 }
 
+// The handlers that only resolve the person, call one store method and
+// answer its result.
+type apiHandler = func(w http.ResponseWriter, r *http.Request, s *directory.Session) error
+
+// profileGet answers the part of the profile get reads.
+func profileGet[T any](a *api, get func(*profile.Store, context.Context, *directory.Account, int64) (T, error)) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+		ps, id, err := a.profileOf(r, s)
+		if err != nil {
+			return err
+		}
+		v, err := get(ps, r.Context(), s.Account, id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// profilePut replaces a part of the profile with the request's body.
+func profilePut[In, Out any](a *api, put func(*profile.Store, context.Context, *directory.Account, int64, In) (Out, error)) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+		ps, id, err := a.profileOf(r, s)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := readJSON(w, r, &in); err != nil {
+			return err
+		}
+		v, err := put(ps, r.Context(), s.Account, id, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// profileDelete removes a part of the profile.
+func profileDelete(a *api, del func(*profile.Store, context.Context, *directory.Account, int64) error) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+		ps, id, err := a.profileOf(r, s)
+		if err != nil {
+			return err
+		}
+		if err := del(ps, r.Context(), s.Account, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
 func profileItemID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, dmp.ErrNotFound
 	}
 	return id, nil
-}
-
-func (a *api) getProfile(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	p, err := ps.Get(r.Context(), s.Account, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, p)
 }
 
 func section(r *http.Request) (profile.Section, error) {
@@ -167,62 +209,6 @@ func (a *api) deleteEntry(w http.ResponseWriter, r *http.Request, s *directory.S
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-func (a *api) getCharacteristics(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	c, err := ps.Characteristics(r.Context(), s.Account, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, c)
-}
-
-func (a *api) putCharacteristics(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	var in profile.Characteristics
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	c, err := ps.SetCharacteristics(r.Context(), s.Account, id, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, c)
-}
-
-func (a *api) getOrganDonation(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	o, err := ps.OrganDonation(r.Context(), s.Account, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, o)
-}
-
-func (a *api) putOrganDonation(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	var in profile.OrganDonation
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	o, err := ps.SetOrganDonation(r.Context(), s.Account, id, in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, o)
 }
 
 type measureIn struct {
@@ -386,18 +372,6 @@ func (a *api) putDirectives(w http.ResponseWriter, r *http.Request, s *directory
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"advance_directives": d})
-}
-
-func (a *api) deleteDirectives(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	ps, id, err := a.profileOf(r, s)
-	if err != nil {
-		return err
-	}
-	if err := ps.DeleteDirectives(r.Context(), s.Account, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (a *api) generateSummary(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
