@@ -56,6 +56,11 @@ func (p *Pipeline) Send(ctx context.Context, actor *directory.Account, d Draft) 
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
+	if d.Closing && actor.Role == directory.Patient {
+		// Only the professional closes (domain.md rule 2); over SMTP a
+		// patient's FIN is ignored (recordConversation), here it is refused.
+		return nil, fmt.Errorf("%w: seul le professionnel peut clore la conversation / only the professional closes a conversation", ErrForbidden)
+	}
 	from := actor.Address
 	if d.From != "" && !strings.EqualFold(d.From, actor.Address) {
 		ok, err := p.Dir.MaySendAs(ctx, actor, d.From)

@@ -243,6 +243,69 @@ func (s *Store) ownAccounts(ctx context.Context, dir *directory.Store, actor *di
 	return own, nil
 }
 
+// AddressReply addresses a draft inside a conversation the actor is a
+// party to: to the other party (a patient never chooses, nor sees, the
+// professional's address), from the ORG mailbox when its staff answer,
+// threaded after the latest message (RFC 5322 3.6.4), and with the
+// conversation's subject when the draft has none. It reads the headers
+// kept at delivery, not the bodies.
+func (s *Store) AddressReply(ctx context.Context, dir *directory.Store, actor *directory.Account, id int64, d *Draft) (*Conversation, error) {
+	c, err := s.ConversationOf(ctx, dir, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	if actor.Role == directory.Patient {
+		d.To = c.ProAddress
+	} else {
+		p, err := dir.ByID(ctx, c.PatientID)
+		if err != nil {
+			return nil, err
+		}
+		d.To = p.Address
+		if !strings.EqualFold(c.ProAddress, actor.Address) {
+			d.From = c.ProAddress // staff answer for their ORG mailbox
+		}
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.message_id, m.subject, cm.closing
+		FROM conversation_messages cm JOIN messages m ON m.id = cm.message_row
+		WHERE cm.conversation_id = $1 ORDER BY m.internal_date, m.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: thread of conversation %d: %w", id, err)
+	}
+	defer rows.Close()
+	var refs []string
+	seen := map[string]bool{}
+	last := c.Subject
+	for rows.Next() {
+		var msgID, subject string
+		var closing bool
+		if err := rows.Scan(&msgID, &subject, &closing); err != nil {
+			return nil, err
+		}
+		if msgID != "" && !seen[msgID] {
+			seen[msgID] = true
+			refs = append(refs, msgID)
+		}
+		if subject != "" && !closing {
+			last = subject
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(refs) > 0 {
+		d.InReplyTo = refs[len(refs)-1]
+		d.References = refs[max(0, len(refs)-20):]
+	}
+	if d.Subject == "" && !d.Closing {
+		d.Subject = last
+		if !strings.HasPrefix(strings.ToLower(last), "re:") {
+			d.Subject = "Re: " + last
+		}
+	}
+	return c, nil
+}
+
 // ConversationAttachment returns attachment index of a message of a
 // conversation the actor is a party to.
 func (s *Store) ConversationAttachment(ctx context.Context, dir *directory.Store, actor *directory.Account, id, row int64, index int) (*Attachment, error) {

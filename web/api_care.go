@@ -38,10 +38,10 @@ func (a *api) careRoutes() []route {
 		{"GET", p + "/agenda", false, a.care(a.agenda)},
 		{"GET", p + "/agenda/items/{code}", false, a.care(a.agendaItem)},
 		{"PUT", p + "/agenda/items/{code}/status", false, a.care(a.setItemStatus)},
-		{"POST", p + "/agenda/events", false, a.care(a.addEvent)},
-		{"GET", p + "/agenda/events/{id}", false, a.care(a.getEvent)},
-		{"PATCH", p + "/agenda/events/{id}", false, a.care(a.patchEvent)},
-		{"DELETE", p + "/agenda/events/{id}", false, a.care(a.deleteEvent)},
+		{"POST", p + "/agenda/events", false, a.care(events.add)},
+		{"GET", p + "/agenda/events/{id}", false, a.care(events.get)},
+		{"PATCH", p + "/agenda/events/{id}", false, a.care(events.patch)},
+		{"DELETE", p + "/agenda/events/{id}", false, a.care(events.delete)},
 		{"GET", p + "/agenda/feed", false, a.care(a.feedState)},
 		{"POST", p + "/agenda/feed", false, a.care(a.createFeed)},
 		{"DELETE", p + "/agenda/feed", false, a.care(a.deleteFeed)},
@@ -52,13 +52,112 @@ func (a *api) careRoutes() []route {
 		{"GET", p + "/prevention/answers", false, a.care(a.answerHistory)},
 		{"GET", p + "/prevention/articles", false, a.care(a.articles)},
 		{"GET", p + "/vaccinations", false, a.care(a.listVaccinations)},
-		{"POST", p + "/vaccinations", false, a.care(a.addVaccination)},
+		{"POST", p + "/vaccinations", false, a.care(vaccinations.add)},
 		{"GET", p + "/vaccinations/calendar", false, a.care(a.vaccinationCalendar)},
-		{"GET", p + "/vaccinations/{id}", false, a.care(a.getVaccination)},
-		{"PATCH", p + "/vaccinations/{id}", false, a.care(a.patchVaccination)},
-		{"DELETE", p + "/vaccinations/{id}", false, a.care(a.deleteVaccination)},
+		{"GET", p + "/vaccinations/{id}", false, a.care(vaccinations.get)},
+		{"PATCH", p + "/vaccinations/{id}", false, a.care(vaccinations.patch)},
+		{"DELETE", p + "/vaccinations/{id}", false, a.care(vaccinations.delete)},
 		{"GET", "/api/v1/catalogue", false, a.care(a.catalogue)},
 	}
+}
+
+// records is a person's list of records of one kind (agenda events,
+// vaccinations) and its four handlers: add, read, patch (absent fields
+// keep their value), delete. Rec is the stored record, In its input, P the
+// JSON body that fills an In.
+type records[Rec any, In any, P interface{ apply(*In) error }, V any] struct {
+	read    func(*care.Store, context.Context, *directory.Account, int64, int64) (Rec, error)
+	create  func(*care.Store, context.Context, *directory.Account, int64, In) (Rec, error)
+	update  func(*care.Store, context.Context, *directory.Account, int64, int64, In) (Rec, error)
+	remove  func(*care.Store, context.Context, *directory.Account, int64, int64) error
+	current func(Rec) In // the stored values a PATCH starts from
+	view    func(Rec) V
+}
+
+var events = records[*care.Event, care.EventInput, eventIn, eventJSON]{
+	read: (*care.Store).Event, create: (*care.Store).AddEvent, update: (*care.Store).UpdateEvent, remove: (*care.Store).DeleteEvent,
+	current: func(e *care.Event) care.EventInput {
+		return care.EventInput{Kind: e.Kind, Title: e.Title, Date: e.Date, Time: e.Time, WithType: e.WithType, With: e.With,
+			Speciality: e.Speciality, Address: e.Address, Notes: e.Notes}
+	},
+	view: eventView,
+}
+
+var vaccinations = records[*care.Vaccination, care.VaccinationInput, vaccinationIn, vaccinationJSON]{
+	read: (*care.Store).Vaccination, create: (*care.Store).AddVaccination, update: (*care.Store).UpdateVaccination,
+	remove: (*care.Store).DeleteVaccination,
+	current: func(v *care.Vaccination) care.VaccinationInput {
+		return care.VaccinationInput{Vaccine: v.Vaccine, Date: v.Date, Batch: v.Batch, Professional: v.Professional, ItemCode: v.ItemCode, Notes: v.Notes}
+	},
+	view: vaccinationView,
+}
+
+func (k records[Rec, In, P, V]) add(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
+	pid, err := personID(r)
+	if err != nil {
+		return err
+	}
+	var body P
+	if err := readJSON(w, r, &body); err != nil {
+		return err
+	}
+	var in In
+	if err := body.apply(&in); err != nil {
+		return err
+	}
+	rec, err := k.create(c, r.Context(), s.Account, pid, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, k.view(rec))
+}
+
+func (k records[Rec, In, P, V]) get(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
+	pid, id, err := personAndID(r)
+	if err != nil {
+		return err
+	}
+	rec, err := k.read(c, r.Context(), s.Account, pid, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, k.view(rec))
+}
+
+func (k records[Rec, In, P, V]) patch(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
+	pid, id, err := personAndID(r)
+	if err != nil {
+		return err
+	}
+	var body P
+	if err := readJSON(w, r, &body); err != nil {
+		return err
+	}
+	old, err := k.read(c, r.Context(), s.Account, pid, id)
+	if err != nil {
+		return err
+	}
+	in := k.current(old)
+	if err := body.apply(&in); err != nil {
+		return err
+	}
+	rec, err := k.update(c, r.Context(), s.Account, pid, id, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, k.view(rec))
+}
+
+func (k records[Rec, In, P, V]) delete(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
+	pid, id, err := personAndID(r)
+	if err != nil {
+		return err
+	}
+	if err := k.remove(c, r.Context(), s.Account, pid, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type careHandler func(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error
@@ -556,75 +655,6 @@ func (in eventIn) apply(e *care.EventInput) error {
 	return nil
 }
 
-func (a *api) addEvent(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, err := personID(r)
-	if err != nil {
-		return err
-	}
-	var in eventIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	var e care.EventInput
-	if err := in.apply(&e); err != nil {
-		return err
-	}
-	ev, err := c.AddEvent(r.Context(), s.Account, pid, e)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, eventView(ev))
-}
-
-func (a *api) getEvent(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	ev, err := c.Event(r.Context(), s.Account, pid, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, eventView(ev))
-}
-
-func (a *api) patchEvent(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	var in eventIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	old, err := c.Event(r.Context(), s.Account, pid, id)
-	if err != nil {
-		return err
-	}
-	e := care.EventInput{Kind: old.Kind, Title: old.Title, Date: old.Date, Time: old.Time, WithType: old.WithType, With: old.With,
-		Speciality: old.Speciality, Address: old.Address, Notes: old.Notes}
-	if err := in.apply(&e); err != nil {
-		return err
-	}
-	ev, err := c.UpdateEvent(r.Context(), s.Account, pid, id, e)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, eventView(ev))
-}
-
-func (a *api) deleteEvent(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	if err := c.DeleteEvent(r.Context(), s.Account, pid, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // The iCalendar feed.
 
 type feedJSON struct {
@@ -941,74 +971,6 @@ func (a *api) listVaccinations(w http.ResponseWriter, r *http.Request, s *direct
 		out = append(out, vaccinationView(v))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"vaccinations": out, "vaccines": c.VaccineNames()})
-}
-
-func (a *api) addVaccination(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, err := personID(r)
-	if err != nil {
-		return err
-	}
-	var in vaccinationIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	var v care.VaccinationInput
-	if err := in.apply(&v); err != nil {
-		return err
-	}
-	out, err := c.AddVaccination(r.Context(), s.Account, pid, v)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, vaccinationView(out))
-}
-
-func (a *api) getVaccination(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	v, err := c.Vaccination(r.Context(), s.Account, pid, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, vaccinationView(v))
-}
-
-func (a *api) patchVaccination(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	var in vaccinationIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	old, err := c.Vaccination(r.Context(), s.Account, pid, id)
-	if err != nil {
-		return err
-	}
-	v := care.VaccinationInput{Vaccine: old.Vaccine, Date: old.Date, Batch: old.Batch, Professional: old.Professional, ItemCode: old.ItemCode, Notes: old.Notes}
-	if err := in.apply(&v); err != nil {
-		return err
-	}
-	out, err := c.UpdateVaccination(r.Context(), s.Account, pid, id, v)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, vaccinationView(out))
-}
-
-func (a *api) deleteVaccination(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {
-	pid, id, err := personAndID(r)
-	if err != nil {
-		return err
-	}
-	if err := c.DeleteVaccination(r.Context(), s.Account, pid, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (a *api) vaccinationCalendar(w http.ResponseWriter, r *http.Request, s *directory.Session, c *care.Store) error {

@@ -261,46 +261,10 @@ func (a *api) startConversation(w http.ResponseWriter, r *http.Request, s *direc
 	return writeJSON(w, http.StatusCreated, out)
 }
 
-// replyDraft addresses a draft inside a conversation: to the other party,
-// threaded after its latest message (RFC 5322 3.6.4).
+// replyDraft addresses a draft inside a conversation (mailbox decides to
+// whom, from which mailbox, and how it is threaded).
 func (a *api) replyDraft(ctx context.Context, actor *directory.Account, id int64, d *mailbox.Draft) (*mailbox.Conversation, error) {
-	c, msgs, err := a.o.Mail.ConversationMessages(ctx, a.o.Dir, actor, id)
-	if err != nil {
-		return nil, err
-	}
-	if actor.Role == directory.Patient {
-		d.To = c.ProAddress
-	} else {
-		p, err := a.o.Dir.ByID(ctx, c.PatientID)
-		if err != nil {
-			return nil, err
-		}
-		d.To = p.Address
-		if !strings.EqualFold(c.ProAddress, actor.Address) {
-			d.From = c.ProAddress // staff answer for their ORG mailbox
-		}
-	}
-	var refs []string
-	last := c.Subject
-	for _, m := range msgs {
-		if m.MessageID != "" {
-			refs = append(refs, m.MessageID)
-		}
-		if m.Subject != "" && !m.Closing {
-			last = m.Subject
-		}
-	}
-	if len(refs) > 0 {
-		d.InReplyTo = refs[len(refs)-1]
-		d.References = refs[max(0, len(refs)-20):]
-	}
-	if d.Subject == "" && !d.Closing {
-		d.Subject = last
-		if !strings.HasPrefix(strings.ToLower(last), "re:") {
-			d.Subject = "Re: " + last
-		}
-	}
-	return c, nil
+	return a.o.Mail.AddressReply(ctx, a.o.Dir, actor, id, d)
 }
 
 func (a *api) reply(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
@@ -345,9 +309,6 @@ func (a *api) closeConversation(w http.ResponseWriter, r *http.Request, s *direc
 		if err := readJSON(w, r, &in); err != nil {
 			return err
 		}
-	}
-	if s.Account.Role == directory.Patient {
-		return fmt.Errorf("%w: seul le professionnel peut clore la conversation / only the professional closes a conversation", mailbox.ErrForbidden)
 	}
 	d := mailbox.Draft{Subject: "[FIN]", Text: in.Text, Closing: true}
 	if strings.TrimSpace(d.Text) == "" {

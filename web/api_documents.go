@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -218,36 +219,24 @@ type reasonIn struct {
 	Reason string `json:"reason"`
 }
 
-func (a *api) objectDocument(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	id, err := docID(r)
-	if err != nil {
-		return err
+// documentReason serves the patient's acts on a document that take a
+// reason: the objection, "signaler un problème".
+func (a *api) documentReason(act func(*dmp.Store, context.Context, *directory.Account, int64, string) error) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
+		id, err := docID(r)
+		if err != nil {
+			return err
+		}
+		var in reasonIn
+		if err := readJSON(w, r, &in); err != nil {
+			return err
+		}
+		if err := act(a.o.Docs, r.Context(), s.Account, id, in.Reason); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	var in reasonIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := a.o.Docs.Object(r.Context(), s.Account, id, in.Reason); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (a *api) reportDocument(w http.ResponseWriter, r *http.Request, s *directory.Session) error {
-	id, err := docID(r)
-	if err != nil {
-		return err
-	}
-	var in reasonIn
-	if err := readJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := a.o.Docs.ReportProblem(r.Context(), s.Account, id, in.Reason); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (a *api) documentReports(w http.ResponseWriter, r *http.Request, s *directory.Session) error {

@@ -574,6 +574,30 @@ func TestAPIDocuments(t *testing.T) {
 		doc.do("GET", "/api/v1/access-traces", nil, http.StatusForbidden, nil)
 		// Share the prescription back into the conversation.
 		pat.do("POST", "/api/v1/documents/share", map[string]any{"documents": []int64{id}, "conversation_id": s.ConversationID, "text": "Pour info"}, http.StatusCreated, nil)
+		// A problem reported reaches the author; an objection is recorded.
+		pat.do("POST", "/api/v1/documents/"+itoa(id)+"/report", map[string]any{"reason": "Mauvaise posologie"}, http.StatusNoContent, nil)
+		var reports struct {
+			Reports []struct{ Title, Reason string }
+		}
+		doc.do("GET", "/api/v1/document-reports", nil, http.StatusOK, &reports)
+		if len(reports.Reports) != 1 || reports.Reports[0].Reason != "Mauvaise posologie" {
+			t.Fatalf("reports: %+v", reports)
+		}
+		pat.do("POST", "/api/v1/documents/"+itoa(id)+"/objection", map[string]any{"reason": ""}, http.StatusBadRequest, nil)
+		doc2.do("POST", "/api/v1/documents/"+itoa(id)+"/objection", map[string]any{"reason": "x"}, http.StatusNotFound, nil)
+		pat.do("POST", "/api/v1/documents/"+itoa(id)+"/objection", map[string]any{"reason": "Erreur de patient"}, http.StatusNoContent, nil)
+		// Its author still sees it (the store test checks that the other
+		// professionals no longer do).
+		var after struct {
+			Documents []struct {
+				ID       int64
+				Objected bool
+			}
+		}
+		doc.do("GET", "/api/v1/patients/"+ins+"/documents", nil, http.StatusOK, &after)
+		if len(after.Documents) != 1 || after.Documents[0].ID != id || !after.Documents[0].Objected {
+			t.Fatalf("author's view after the objection: %+v", after)
+		}
 		pat.do("DELETE", "/api/v1/documents/"+itoa(up.ID), nil, http.StatusNoContent, nil)
 		pat.do("GET", "/api/v1/documents/"+itoa(up.ID), nil, http.StatusNotFound, nil)
 	}}})

@@ -255,10 +255,7 @@ func (p *pages) closeSubmit(w http.ResponseWriter, r *http.Request, s *websessio
 		p.notFound(w, r, s)
 		return
 	}
-	if s.Account.Role == directory.Patient {
-		p.fail(w, r, s, mailbox.ErrForbidden)
-		return
-	}
+	// mailbox refuses a patient's closing (ErrForbidden).
 	d := mailbox.Draft{Subject: "[FIN]", Text: "Cette conversation est terminée.", Closing: true}
 	ctx := r.Context()
 	if _, err := p.replyDraft(ctx, s.Account, id, &d); err != nil {
